@@ -1,0 +1,197 @@
+"""MQTT subscriber over aiomqtt 2.x: a persistent session whose QoS-1 messages are
+acknowledged to the broker only when the caller says so (after storing them).
+
+Manual acknowledgement is paho's (`manual_ack_set`), reached through aiomqtt's client: with
+it a crash between receipt and storage loses nothing, the broker redelivers on reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import ssl
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+import aiomqtt
+
+from gateway.errors import DeviceUnavailable
+
+log = logging.getLogger("drivers.mqtt")
+
+StateCallback = Callable[[bool, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class MqttConnection:
+    host: str
+    port: int
+    client_id: str
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    ca_file: str | None = None
+    keepalive_s: int = 30
+    connect_timeout_s: float = 10.0
+    reconnect_initial_s: float = 0.5
+    reconnect_max_s: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    topic: str
+    payload: bytes
+    qos: int
+    retained: bool
+    received_at: datetime
+    # Which connection delivered it: an ack only makes sense on that same connection.
+    session: int
+    mid: int
+
+
+class MqttSubscriber:
+    """`async with MqttSubscriber(...) as sub: async for batch in sub.batches(): ...; sub.ack(m)`
+
+    Reconnects forever with capped, jittered backoff, re-subscribing each time; reports the
+    connection state through `on_state` (once per change)."""
+
+    def __init__(
+        self,
+        connection: MqttConnection,
+        topics: Sequence[str],
+        *,
+        will: tuple[str, str] | None = None,
+        birth: tuple[str, str] | None = None,
+        on_state: StateCallback | None = None,
+        max_batch: int = 500,
+    ) -> None:
+        self._connection = connection
+        self._topics = list(topics)
+        self._will = will
+        self._birth = birth
+        self._on_state = on_state or (lambda up, detail: None)
+        self._max_batch = max_batch
+        self._client: aiomqtt.Client | None = None
+        self._session = 0
+        self._stopping = False
+
+    async def __aenter__(self) -> MqttSubscriber:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stopping = True
+
+    def ack(self, message: InboundMessage) -> None:
+        """Acknowledge a QoS>0 message to the broker. A message from a connection that has
+        since dropped is not acknowledged: the broker will deliver it again."""
+        if message.qos == 0 or message.session != self._session or self._client is None:
+            return
+        self._client._client.ack(message.mid, message.qos)
+
+    async def publish(
+        self, topic: str, payload: str, *, retain: bool = False, timeout_s: float = 5.0
+    ) -> None:
+        """Publish on the current connection (QoS 1). Raises DeviceUnavailable when down."""
+        client = self._client
+        if client is None:
+            raise DeviceUnavailable("not connected to the MQTT broker")
+        try:
+            await client.publish(topic, payload, qos=1, retain=retain, timeout=timeout_s)
+        except aiomqtt.MqttError as exc:
+            raise DeviceUnavailable(f"publish to {topic} failed: {exc}") from exc
+
+    async def batches(self) -> AsyncIterator[list[InboundMessage]]:
+        """Messages as they come, in batches of what is already waiting (at least one)."""
+        delay = self._connection.reconnect_initial_s
+        while not self._stopping:
+            try:
+                async with self._make_client() as client:
+                    await self._on_connected(client)
+                    delay = self._connection.reconnect_initial_s
+                    async for batch in self._read(client):
+                        yield batch
+            except aiomqtt.MqttError as exc:
+                self._client = None
+                self._on_state(False, f"{self._connection.host}:{self._connection.port}: {exc}")
+            finally:
+                self._client = None
+            if self._stopping:
+                break
+            await asyncio.sleep(delay * (0.5 + random.random() / 2))
+            delay = min(self._connection.reconnect_max_s, delay * 2)
+
+    def _make_client(self) -> aiomqtt.Client:
+        c = self._connection
+        tls_context = None
+        if c.tls:
+            tls_context = ssl.create_default_context(cafile=c.ca_file)
+        will = None
+        if self._will is not None:
+            will = aiomqtt.Will(self._will[0], self._will[1], qos=1, retain=True)
+        client = aiomqtt.Client(
+            c.host,
+            c.port,
+            username=c.username,
+            password=c.password,
+            identifier=c.client_id,
+            clean_session=False,
+            keepalive=c.keepalive_s,
+            timeout=c.connect_timeout_s,
+            will=will,
+            tls_context=tls_context,
+        )
+        client._client.manual_ack_set(True)
+        return client
+
+    async def _on_connected(self, client: aiomqtt.Client) -> None:
+        self._session += 1
+        for topic in self._topics:
+            await client.subscribe(topic, qos=1, timeout=self._connection.connect_timeout_s)
+        self._client = client
+        if self._birth is not None:
+            await client.publish(
+                self._birth[0],
+                self._birth[1],
+                qos=1,
+                retain=True,
+                timeout=self._connection.connect_timeout_s,
+            )
+        self._on_state(
+            True, f"{self._connection.host}:{self._connection.port} as {self._connection.client_id}"
+        )
+
+    async def _read(self, client: aiomqtt.Client) -> AsyncIterator[list[InboundMessage]]:
+        messages = client.messages
+        iterator = aiter(messages)
+        session = self._session
+        while True:
+            first = await anext(iterator)
+            batch = [self._convert(first, session)]
+            while len(batch) < self._max_batch and len(messages) > 0:
+                batch.append(self._convert(await anext(iterator), session))
+            yield batch
+
+    @staticmethod
+    def _convert(message: Any, session: int) -> InboundMessage:
+        payload = message.payload
+        if isinstance(payload, str):
+            payload = payload.encode()
+        elif not isinstance(payload, bytes | bytearray):
+            payload = str(payload).encode()
+        return InboundMessage(
+            topic=str(message.topic),
+            payload=bytes(payload),
+            qos=int(message.qos),
+            retained=bool(message.retain),
+            received_at=datetime.now(UTC),
+            session=session,
+            mid=int(message.mid),
+        )

@@ -1,0 +1,120 @@
+"""FastAPI dependencies: the gateway context, a database session, the caller and their role."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.auth.tokens import Principal, decode_token
+from gateway.context import GatewayContext
+from gateway.domain import Role
+from gateway.errors import AuthError, NotFound
+from gateway.settings import Settings
+from gateway.storage.users import UserRepository
+
+log = logging.getLogger("gateway.api.auth")
+
+TOKEN_URL = "/api/v1/auth/token"
+# auto_error=False: we raise our own 401 so every refusal has the same shape and header.
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+def get_context(request: Request) -> GatewayContext:
+    context: GatewayContext = request.app.state.context
+    return context
+
+
+Context = Annotated[GatewayContext, Depends(get_context)]
+
+
+async def db_session(context: Context) -> AsyncIterator[AsyncSession]:
+    """One session per request; uncommitted work is rolled back when the request ends."""
+    async with context.sessions() as session:
+        yield session
+
+
+DbSession = Annotated[AsyncSession, Depends(db_session)]
+
+
+def unauthorized(detail: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def unprocessable(location: tuple[str, ...], message: str) -> HTTPException:
+    """A 422 shaped like FastAPI's own validation errors, for checks pydantic cannot make."""
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        detail=[{"type": "value_error", "loc": list(location), "msg": message}],
+    )
+
+
+async def current_principal(
+    context: Context,
+    session: DbSession,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Principal:
+    """The caller. The account is read again on every request so that a disabled account, or
+    one whose role or school changed, is refused at once rather than when its token expires."""
+    if token is None:
+        raise unauthorized("not signed in: send Authorization: Bearer <token>")
+    try:
+        principal = decode_token(context.token_secret, token)
+    except AuthError as exc:
+        raise unauthorized(f"{exc}: sign in again") from exc
+    try:
+        user = await UserRepository(session).get_by_username(principal.username)
+    except NotFound:
+        user = None
+    if (
+        user is None
+        or user.disabled
+        or user.role != principal.role.value
+        or user.school_id != principal.school_id
+    ):
+        raise unauthorized("the account has changed or been disabled: sign in again")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:
+    """A dependency giving the caller when their role is one of `roles` (admin always is),
+    403 otherwise."""
+    allowed = ", ".join(sorted({*roles, Role.ADMIN}))
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.has_role(*roles):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"role {principal.role} may not use this (allowed: {allowed})",
+            )
+        return principal
+
+    return dependency
+
+
+def visible_schools(
+    principal: Principal, settings: Settings, requested: str | None
+) -> Sequence[str] | None:
+    """The schools a request may see: None for every school. An account tied to a school
+    (a guard, usually) sees that school only; asking for another one is a 403."""
+    if requested is not None and settings.school(requested) is None:
+        known = ", ".join(school.id for school in settings.schools)
+        raise unprocessable(("query", "school"), f"no school {requested!r} (known: {known})")
+    own = None if principal.role is Role.ADMIN else principal.school_id
+    if own is None:
+        return None if requested is None else [requested]
+    if requested is not None and requested != own:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail=f"role {principal.role} of school {own!r} may not see school {requested!r}",
+        )
+    return [own]

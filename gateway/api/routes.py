@@ -1,0 +1,15 @@
+"""The REST API under /api/v1 (spec section 5), documented at /docs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gateway.api import alarms, auth_routes
+
+
+def build_api_router() -> APIRouter:
+    """A new router each call: nothing is built at import time."""
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(auth_routes.router)
+    api.include_router(alarms.router)
+    return api

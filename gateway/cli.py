@@ -1,0 +1,220 @@
+"""The `campus-gateway` command (spec section 6). Every command takes `--config PATH`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gateway.domain import Role
+from gateway.errors import ConfigError, GatewayError
+from gateway.settings import Settings, load_settings
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Campus security gateway (护校安园)"
+)
+db_app = typer.Typer(no_args_is_help=True, help="Database maintenance")
+user_app = typer.Typer(no_args_is_help=True, help="Accounts")
+simulate_app = typer.Typer(no_args_is_help=True, help="Simulated devices and police centre")
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(simulate_app, name="simulate")
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="Site configuration (YAML)", show_default=False)
+]
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    # One line per HTTP request to the police is noise; the outbox logs each acknowledgement.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _load(config: Path) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        typer.echo(f"{config}: invalid configuration", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _fail(exc: GatewayError) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(1)
+
+
+@app.command("check-config")
+def check_config(config: ConfigOption) -> None:
+    """Validate a site configuration; print every problem with its key."""
+    settings = _load(config)
+    buttons = sum(len(s.alarm_buttons) for s in settings.schools)
+    gates = sum(len(s.gates) for s in settings.schools)
+    checkpoints = sum(len(s.checkpoints) for s in settings.schools)
+    typer.echo(
+        f"{config}: OK — {len(settings.schools)} schools, {buttons} alarm buttons, {gates} gates, "
+        f"{checkpoints} checkpoints, {len(settings.police)} police endpoints, "
+        f"{len(settings.modbus.devices)} modbus devices"
+    )
+
+
+@app.command("run")
+def run(
+    config: ConfigOption,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the gateway service."""
+    from gateway.server import serve
+
+    settings = _load(config)
+    _setup_logging(verbose)
+    try:
+        asyncio.run(serve(settings))
+    except GatewayError as exc:
+        raise _fail(exc) from exc
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command("demo")
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where the demo keeps its data")] = Path(
+        "demo-data"
+    ),
+    port: Annotated[int, typer.Option(help="HTTP port of the gateway")] = 8080,
+    press_every_s: Annotated[float, typer.Option(help="Seconds between simulated presses")] = 5.0,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Demo configuration (default: built in)")
+    ] = None,
+) -> None:
+    """Everything on one machine: embedded broker, SQLite, simulated buttons and police."""
+    from gateway.demo.runner import run_demo
+
+    _setup_logging()
+    try:
+        asyncio.run(run_demo(directory, port=port, press_every_s=press_every_s, config=config))
+    except GatewayError as exc:
+        raise _fail(exc) from exc
+    except KeyboardInterrupt:
+        pass
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption) -> None:
+    """Apply the database migrations."""
+    from gateway.storage.database import create_engine
+    from gateway.storage.migrate import upgrade_database
+
+    settings = _load(config)
+
+    async def upgrade() -> None:
+        engine = create_engine(
+            settings.gateway.database_url, schema=settings.gateway.database_schema
+        )
+        try:
+            await upgrade_database(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(upgrade())
+    typer.echo("database is up to date")
+
+
+@user_app.command("add")
+def user_add(
+    config: ConfigOption,
+    role: Annotated[Role, typer.Option(help="guard, police, inspector or admin")],
+    username: Annotated[str, typer.Option()],
+    password: Annotated[str, typer.Option()],
+    school: Annotated[str | None, typer.Option(help="The school a guard belongs to")] = None,
+) -> None:
+    """Create an account (or reset its password and role)."""
+    from gateway.commands.users import InvalidAccount, add_user
+
+    settings = _load(config)
+    try:
+        created = asyncio.run(
+            add_user(settings, role=role, username=username, password=password, school_id=school)
+        )
+    except InvalidAccount as exc:
+        typer.echo("the account was not saved:", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(2) from exc
+    except GatewayError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"{'created' if created else 'updated'} {role} {username}")
+
+
+@simulate_app.command("button")
+def simulate_button(
+    config: ConfigOption,
+    school: Annotated[str, typer.Option(help="School id")],
+    button: Annotated[str, typer.Option(help="Alarm button id")],
+    event: Annotated[str, typer.Option(help="press, test, restore, fault or tamper")] = "press",
+    count: Annotated[int, typer.Option(help="How many events")] = 1,
+    interval_s: Annotated[float, typer.Option(help="Seconds between events")] = 1.0,
+    mqtt_url: Annotated[str | None, typer.Option(help="Broker (default: the config's)")] = None,
+) -> None:
+    """Press an alarm button (once, or a series) over MQTT."""
+    from simulators.button import run_button_cli
+
+    settings = _load(config)
+    try:
+        asyncio.run(
+            run_button_cli(
+                settings,
+                school=school,
+                button=button,
+                event=event,
+                count=count,
+                interval_s=interval_s,
+                mqtt_url=mqtt_url,
+            )
+        )
+    except GatewayError as exc:
+        raise _fail(exc) from exc
+
+
+@simulate_app.command("police")
+def simulate_police(
+    secret: Annotated[str, typer.Option(help="Shared webhook secret", envvar="POLICE_SECRET")],
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 9110,
+    fail_first: Annotated[int, typer.Option(help="Answer 503 to the first N requests")] = 0,
+    fail_rate: Annotated[float, typer.Option(help="Answer 503 to this share of requests")] = 0.0,
+    delay_s: Annotated[float, typer.Option(help="Wait this long before answering")] = 0.0,
+    receipts: Annotated[
+        Path | None, typer.Option(help="Append receipts to this JSONL file")
+    ] = None,
+) -> None:
+    """A police alarm receiving centre: checks signatures, prints and keeps receipts."""
+    from simulators.police import PoliceOptions, serve_police
+
+    _setup_logging()
+    options = PoliceOptions(
+        secret=secret,
+        fail_first=fail_first,
+        fail_rate=fail_rate,
+        delay_s=delay_s,
+        receipts_path=receipts,
+    )
+    try:
+        asyncio.run(serve_police(options, host=host, port=port))
+    except GatewayError as exc:
+        raise _fail(exc) from exc
+    except KeyboardInterrupt:
+        pass
+
+
+def main() -> None:
+    app()

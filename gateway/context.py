@@ -1,0 +1,52 @@
+"""Everything a running gateway shares, made once at start-up and passed in (never global)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from gateway.bus import EventBus
+from gateway.health import HealthBoard
+from gateway.metrics import GatewayMetrics
+from gateway.settings import Settings
+from gateway.storage.database import create_engine, create_sessionmaker
+from gateway.storage.migrate import upgrade_database
+
+log = logging.getLogger("gateway.context")
+
+
+@dataclass(slots=True)
+class GatewayContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    metrics: GatewayMetrics
+    health: HealthBoard
+    bus: EventBus
+    token_secret: str
+
+
+async def open_context(settings: Settings) -> GatewayContext:
+    """Connect and migrate the database; make the metrics, health board and bus."""
+    engine = create_engine(settings.gateway.database_url, schema=settings.gateway.database_schema)
+    try:
+        await upgrade_database(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    secret = settings.gateway.secret_key
+    if secret is None:
+        log.warning("gateway.secret_key is not set: API tokens will not survive a restart")
+        secret = secrets.token_urlsafe(32)
+    return GatewayContext(
+        settings=settings,
+        engine=engine,
+        sessions=create_sessionmaker(engine),
+        metrics=GatewayMetrics(),
+        health=HealthBoard(),
+        bus=EventBus(),
+        token_secret=secret,
+    )

@@ -1,0 +1,133 @@
+"""`campus-gateway demo`: the whole system on one machine, nothing installed beyond the package.
+
+An embedded MQTT broker (amqtt), SQLite in a demo folder, the gateway, a simulated police
+receiving centre, and simulated buttons pressing every few seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import uvicorn
+
+from drivers.mqtt.publisher import MqttPublisher
+from gateway.app import create_app
+from gateway.commands.users import add_user
+from gateway.demo.broker import EmbeddedBroker
+from gateway.domain import Role
+from gateway.errors import ConfigError
+from gateway.settings import Settings, WebhookEndpoint, load_settings
+from simulators.button import press_forever
+from simulators.police import PoliceCentre, PoliceOptions, serve_police
+
+log = logging.getLogger("gateway.demo")
+BUILT_IN = Path(__file__).with_name("demo.yaml")
+DEMO_USERS = (
+    (Role.ADMIN, "admin", "demo-admin-pass"),
+    (Role.POLICE, "police", "demo-police-pass"),
+    (Role.INSPECTOR, "inspector", "demo-inspector-pass"),
+    (Role.GUARD, "guard", "demo-guard-pass"),
+)
+
+
+def demo_settings(config: Path | None, directory: Path, port: int) -> Settings:
+    settings = load_settings(config or BUILT_IN)
+    database = f"sqlite+aiosqlite:///{(directory / 'campus.db').resolve()}"
+    gateway = settings.gateway.model_copy(update={"database_url": database, "http_port": port})
+    return settings.model_copy(update={"gateway": gateway})
+
+
+def police_webhook(settings: Settings) -> WebhookEndpoint:
+    for endpoint in settings.police:
+        if isinstance(endpoint, WebhookEndpoint):
+            return endpoint
+    raise ConfigError(["police: the demo needs a webhook endpoint for its simulated centre"])
+
+
+async def run_demo(
+    directory: Path, *, port: int, press_every_s: float, config: Path | None = None
+) -> None:
+    await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
+    settings = demo_settings(config, directory, port)
+    endpoint = police_webhook(settings)
+    police_url = urlsplit(endpoint.url)
+    guard_school = settings.schools[0].id
+    for role, username, password in DEMO_USERS:
+        await add_user(
+            settings,
+            role=role,
+            username=username,
+            password=password,
+            school_id=guard_school if role is Role.GUARD else None,
+        )
+    centre = PoliceCentre(
+        PoliceOptions(secret=endpoint.secret, receipts_path=directory / "police-receipts.jsonl")
+    )
+    police_ready = asyncio.Event()
+    stop = asyncio.Event()
+    buttons = [(s.id, b.id) for s in settings.schools for b in s.alarm_buttons]
+    async with EmbeddedBroker(settings.mqtt.host, settings.mqtt.port) as broker:
+        app = create_app(settings)
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        )
+        async with asyncio.TaskGroup() as group:
+            police_task = group.create_task(
+                serve_police(
+                    centre.options,
+                    host=police_url.hostname or "127.0.0.1",
+                    port=police_url.port or 80,
+                    ready=police_ready,
+                    centre=centre,
+                ),
+                name="demo:police",
+            )
+            gateway_task = group.create_task(server.serve(), name="demo:gateway")
+            await police_ready.wait()
+            # uvicorn offers no event for "started"; a short poll is enough here.
+            while not server.started and not gateway_task.done():  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+            if server.started:
+                _print_welcome(settings, port, endpoint.url, broker.url, directory)
+                async with MqttPublisher(broker.url, client_id="demo-buttons") as publisher:
+                    presses = group.create_task(
+                        press_forever(
+                            publisher,
+                            prefix=settings.mqtt.topic_prefix,
+                            buttons=buttons,
+                            every_s=press_every_s,
+                            stop=stop,
+                        ),
+                        name="demo:buttons",
+                    )
+                    try:
+                        await gateway_task
+                    finally:
+                        stop.set()
+                        await presses
+            police_task.cancel()
+
+
+def _print_welcome(
+    settings: Settings, port: int, police_url: str, broker_url: str, directory: Path
+) -> None:
+    base = f"http://127.0.0.1:{port}"
+    police = urlsplit(police_url)
+    lines = [
+        "",
+        "Campus security gateway demo (护校安园) is running. Ctrl-C stops it.",
+        f"  API documentation   {base}/docs",
+        f"  Alarms (API)        {base}/api/v1/alarms   (log in first: POST /api/v1/auth/token)",
+        f"  Readiness           {base}/readyz",
+        f"  Metrics             {base}/metrics",
+        f"  Police centre       {police.scheme}://{police.netloc}/receipts   (what 110 received)",
+        f"  MQTT broker         {broker_url}   (prefix {settings.mqtt.topic_prefix})",
+        f"  Data                {directory.resolve()}",
+        "  Logins (demo only):",
+        *[f"    {role.value:<10} {user} / {password}" for role, user, password in DEMO_USERS],
+        f"  Buttons pressing every few seconds at {len(settings.schools)} schools.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)

@@ -1,0 +1,97 @@
+"""Events and value objects shared by every part of the gateway."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class DeviceKind(StrEnum):
+    ALARM = "alarm"
+    GATE = "gate"
+    CHECKPOINT = "checkpoint"
+
+
+class EventKind(StrEnum):
+    # alarm buttons
+    PRESS = "press"
+    TEST = "test"
+    RESTORE = "restore"
+    FAULT = "fault"
+    TAMPER = "tamper"
+    # gate posts
+    GUARD_ON = "guard_on"
+    GUARD_OFF = "guard_off"
+    OPEN = "open"
+    CLOSED = "closed"
+    # checkpoints
+    SCAN = "scan"
+    # any device
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+EVENTS_BY_DEVICE_KIND: dict[DeviceKind, frozenset[EventKind]] = {
+    DeviceKind.ALARM: frozenset(
+        {EventKind.PRESS, EventKind.TEST, EventKind.RESTORE, EventKind.FAULT, EventKind.TAMPER}
+    ),
+    DeviceKind.GATE: frozenset(
+        {EventKind.GUARD_ON, EventKind.GUARD_OFF, EventKind.OPEN, EventKind.CLOSED}
+    ),
+    DeviceKind.CHECKPOINT: frozenset({EventKind.SCAN}),
+}
+
+# Events that become alarms forwarded to the police (spec 4).
+ALARM_EVENTS: frozenset[EventKind] = frozenset({EventKind.PRESS, EventKind.TEST})
+
+
+class AlarmKind(StrEnum):
+    EMERGENCY = "emergency"
+    TEST = "test"
+
+
+ALARM_KIND_OF_EVENT: dict[EventKind, AlarmKind] = {
+    EventKind.PRESS: AlarmKind.EMERGENCY,
+    EventKind.TEST: AlarmKind.TEST,
+}
+
+
+class Transport(StrEnum):
+    MQTT = "mqtt"
+    MODBUS = "modbus"
+    API = "api"
+
+
+class Role(StrEnum):
+    GUARD = "guard"
+    POLICE = "police"
+    INSPECTOR = "inspector"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRef:
+    school_id: str
+    kind: DeviceKind
+    device_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceEvent:
+    """A normalized event from any transport, before it is stored."""
+
+    device: DeviceRef
+    kind: EventKind
+    message_id: str
+    occurred_at: datetime  # device time, UTC
+    received_at: datetime  # gateway time, UTC
+    transport: Transport
+    topic: str
+    raw_payload: str
+    guard_id: str | None = None
+    tag: str | None = None
+
+    @property
+    def is_alarm(self) -> bool:
+        return self.kind in ALARM_EVENTS

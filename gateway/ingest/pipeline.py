@@ -1,0 +1,232 @@
+"""Ingest: decode a batch of MQTT messages, store it in one transaction, then acknowledge
+it to the broker and hand new alarms to the police outbox.
+
+Nothing is acknowledged before it is stored, so the broker keeps what a crash interrupts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import DataError, IntegrityError
+
+from drivers.mqtt.subscriber import InboundMessage
+from gateway.context import GatewayContext
+from gateway.domain import DeviceEvent, Transport
+from gateway.errors import PayloadRejected
+from gateway.ingest.decode import SiteDirectory, StatusChange, decode_message
+from gateway.linkage.outbox import PendingDelivery, PoliceOutbox, pending_delivery
+from gateway.storage.devices import DeviceRepository
+from gateway.storage.events import EventKey, EventRepository, event_key
+from gateway.storage.outbox import OutboxRepository
+
+log = logging.getLogger("gateway.ingest")
+
+Ack = Callable[[InboundMessage], None]
+Stored = tuple[list[DeviceEvent], list[PendingDelivery], bool]
+DB_RETRY_INITIAL_S = 0.2
+DB_RETRY_MAX_S = 5.0
+
+
+class RejectionLog:
+    """Logs rejected messages with their reason, at most `per_minute` lines per reason."""
+
+    def __init__(self, per_minute: int = 20) -> None:
+        self._per_minute = per_minute
+        self._window: dict[str, tuple[float, int]] = {}
+
+    def log(self, topic: str, rejection: PayloadRejected) -> None:
+        now = time.monotonic()
+        start, count = self._window.get(rejection.reason, (now, 0))
+        if now - start > 60:
+            start, count = now, 0
+        count += 1
+        self._window[rejection.reason] = (start, count)
+        if count <= self._per_minute:
+            log.warning("rejected %s (%s): %s", topic[:200], rejection.reason, rejection.detail)
+        elif count == self._per_minute + 1:
+            log.warning("more %s rejections this minute are counted, not logged", rejection.reason)
+
+
+def _first_of_each(events: Sequence[DeviceEvent], stored: dict[EventKey, int]) -> list[DeviceEvent]:
+    """The events just stored, each once (a batch may hold copies of one message)."""
+    seen: set[EventKey] = set()
+    result = []
+    for event in events:
+        key = event_key(event)
+        if key in stored and key not in seen:
+            seen.add(key)
+            result.append(event)
+    return result
+
+
+@dataclass(slots=True)
+class DecodedBatch:
+    events: list[DeviceEvent] = field(default_factory=list)
+    statuses: list[StatusChange] = field(default_factory=list)
+
+
+class IngestPipeline:
+    def __init__(
+        self,
+        context: GatewayContext,
+        directory: SiteDirectory,
+        outbox: PoliceOutbox,
+        write_lock: asyncio.Lock,
+        rejections: RejectionLog,
+        *,
+        skip: Callable[[str], bool] = lambda topic: False,
+    ) -> None:
+        self._context = context
+        self._directory = directory
+        self._outbox = outbox
+        self._write_lock = write_lock
+        self._rejections = rejections
+        self._skip = skip
+
+    async def handle(self, batch: Sequence[InboundMessage], ack: Ack) -> None:
+        decoded = DecodedBatch()
+        for message in batch:
+            if self._skip(message.topic):
+                continue
+            try:
+                item = decode_message(
+                    self._directory, message.topic, message.payload, message.received_at
+                )
+            except PayloadRejected as rejection:
+                self._context.metrics.events_rejected.labels(rejection.reason).inc()
+                self._rejections.log(message.topic, rejection)
+                continue
+            if isinstance(item, StatusChange):
+                decoded.statuses.append(item)
+            else:
+                decoded.events.append(item)
+        new_events, deliveries, status_changed = await self._store(decoded)
+        for message in batch:
+            ack(message)
+        self._after_commit(decoded, new_events, deliveries, status_changed)
+
+    async def _store(self, decoded: DecodedBatch) -> Stored:
+        """Store a batch; a record the database refuses (not a passing fault) is set aside
+        alone, with a reason, so that it cannot block the others forever."""
+        if not decoded.events and not decoded.statuses:
+            return [], [], False
+        try:
+            return await self._store_retrying(decoded)
+        except (IntegrityError, DataError) as exc:
+            if len(decoded.events) + len(decoded.statuses) == 1:
+                self._context.metrics.events_rejected.labels("storage_refused").inc()
+                log.error("the database refused a message, set aside: %s", exc.orig)
+                return [], [], False
+        stored: Stored = ([], [], False)
+        singles = [DecodedBatch(events=[e]) for e in decoded.events] + [
+            DecodedBatch(statuses=[s]) for s in decoded.statuses
+        ]
+        for single in singles:
+            events, deliveries, changed = await self._store(single)
+            stored = (stored[0] + events, stored[1] + deliveries, stored[2] or changed)
+        return stored
+
+    async def _store_retrying(self, decoded: DecodedBatch) -> Stored:
+        delay = DB_RETRY_INITIAL_S
+        while True:
+            try:
+                result = await self._store_once(decoded)
+            except (IntegrityError, DataError):
+                raise
+            except Exception as exc:  # whatever else the database driver raised: keep the batch
+                self._context.health.report(
+                    "database", up=False, detail=f"{type(exc).__name__}: {exc}"
+                )
+                await asyncio.sleep(delay)
+                delay = min(DB_RETRY_MAX_S, delay * 2)
+                continue
+            self._context.health.report("database", up=True, detail="writing")
+            return result
+
+    async def _store_once(self, decoded: DecodedBatch) -> Stored:
+        settings = self._context.settings
+        async with self._write_lock, self._context.sessions() as session, session.begin():
+            ids = await EventRepository(session).insert_new(decoded.events)
+            new_events = _first_of_each(decoded.events, ids)
+            deliveries: list[PendingDelivery] = []
+            outbox = OutboxRepository(session)
+            for event in new_events:
+                if not event.is_alarm:
+                    continue
+                school = settings.school(event.device.school_id)
+                button = school.button(event.device.device_id) if school else None
+                if school is None or button is None:
+                    continue  # the directory only passes configured devices
+                alarm, rows = await outbox.create_alarm(
+                    event_id=ids[event_key(event)],
+                    event=event,
+                    school=school,
+                    button=button,
+                    endpoint_ids=self._outbox.endpoint_ids,
+                )
+                deliveries.extend(pending_delivery(row, alarm, settings) for row in rows)
+            changed = False
+            devices = DeviceRepository(session)
+            for status in decoded.statuses:
+                changed |= await devices.set_online(
+                    status.device, online=status.online, at=status.received_at
+                )
+            if changed:
+                self._context.metrics.devices_online.set(await devices.count_online())
+        return new_events, deliveries, changed
+
+    def _after_commit(
+        self,
+        decoded: DecodedBatch,
+        new_events: list[DeviceEvent],
+        deliveries: list[PendingDelivery],
+        status_changed: bool,
+    ) -> None:
+        metrics = self._context.metrics
+        self._outbox.submit(deliveries)
+        duplicates = len(decoded.events) - len(new_events)
+        if duplicates:
+            metrics.events_duplicate.labels(Transport.MQTT.value).inc(duplicates)
+        for event in new_events:
+            metrics.events_ingested.labels(event.kind.value, event.transport.value).inc()
+            if event.is_alarm:
+                log.warning(
+                    "ALARM %s from %s/%s (%s)",
+                    event.kind,
+                    event.device.school_id,
+                    event.device.device_id,
+                    event.message_id,
+                )
+                self._context.bus.publish(
+                    "alarm",
+                    {
+                        "school_id": event.device.school_id,
+                        "device_id": event.device.device_id,
+                        "kind": event.kind.value,
+                    },
+                )
+            self._context.bus.publish(
+                "event",
+                {
+                    "school_id": event.device.school_id,
+                    "device_kind": event.device.kind.value,
+                    "device_id": event.device.device_id,
+                    "kind": event.kind.value,
+                    "occurred_at": event.occurred_at.isoformat(),
+                },
+            )
+        if status_changed:
+            for status in decoded.statuses:
+                self._context.bus.publish(
+                    "device",
+                    {
+                        "school_id": status.device.school_id,
+                        "device_kind": status.device.kind.value,
+                        "device_id": status.device.device_id,
+                        "online": status.online,
+                    },
+                )

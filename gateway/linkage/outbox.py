@@ -1,0 +1,274 @@
+"""The police outbox: every stored alarm goes to every endpoint until acknowledged.
+
+The database is the truth (a restart resumes from it); each endpoint has its own worker, so
+one that is down never delays another. Inside an endpoint, deliveries of one button go out in
+order (a lane); lanes are independent, so one stuck alarm does not hold up other buttons."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gateway.errors import DeliveryFailed
+from gateway.health import HealthBoard
+from gateway.linkage.backoff import retry_delay
+from gateway.linkage.payload import webhook_body
+from gateway.linkage.senders import AlarmSender, OutgoingAlarm
+from gateway.metrics import GatewayMetrics
+from gateway.settings import RetryPolicy, Settings
+from gateway.storage.models import Alarm, PoliceDelivery
+from gateway.storage.outbox import OutboxRepository
+
+log = logging.getLogger("gateway.outbox")
+
+Clock = Callable[[], datetime]
+MAX_PARALLEL_LANES = 32
+DB_RETRY_S = 1.0
+
+
+@dataclass(slots=True)
+class PendingDelivery:
+    """A delivery waiting in a lane; `next_attempt_at` is mutable scheduling state."""
+
+    delivery_id: int
+    endpoint_id: str
+    lane: str
+    alarm: OutgoingAlarm
+    received_at: datetime
+    next_attempt_at: datetime
+    attempts: int
+
+
+def pending_delivery(delivery: PoliceDelivery, alarm: Alarm, settings: Settings) -> PendingDelivery:
+    return PendingDelivery(
+        delivery_id=delivery.id,
+        endpoint_id=delivery.endpoint_id,
+        lane=delivery.lane,
+        alarm=OutgoingAlarm(alarm.alarm_id, alarm.kind, webhook_body(alarm, settings)),
+        received_at=alarm.received_at,
+        next_attempt_at=delivery.next_attempt_at,
+        attempts=delivery.attempts,
+    )
+
+
+class EndpointWorker:
+    def __init__(
+        self,
+        sender: AlarmSender,
+        retry: RetryPolicy,
+        sessions: async_sessionmaker[AsyncSession],
+        metrics: GatewayMetrics,
+        health: HealthBoard,
+        clock: Clock,
+        rng: random.Random,
+    ) -> None:
+        self.sender = sender
+        self.endpoint_id = sender.endpoint_id
+        self._retry = retry
+        self._sessions = sessions
+        self._metrics = metrics
+        self._health = health
+        self._clock = clock
+        self._rng = rng
+        self._lanes: dict[str, deque[PendingDelivery]] = {}
+        self._known: set[int] = set()
+        self._in_flight: set[str] = set()
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(MAX_PARALLEL_LANES)
+        self._failing = False
+
+    @property
+    def pending(self) -> int:
+        return len(self._known)
+
+    def enqueue(self, delivery: PendingDelivery) -> None:
+        if delivery.delivery_id in self._known:
+            return
+        self._known.add(delivery.delivery_id)
+        self._lanes.setdefault(delivery.lane, deque()).append(delivery)
+        self._update_gauge()
+        self._wake.set()
+
+    def load(self, deliveries: Sequence[PendingDelivery]) -> None:
+        for delivery in deliveries:
+            self.enqueue(delivery)
+
+    async def run(self) -> None:
+        self._health.report(f"police:{self.endpoint_id}", up=True, detail="no failures yet")
+        async with asyncio.TaskGroup() as attempts:
+            while True:
+                self._wake.clear()
+                now = self._clock()
+                earliest: datetime | None = None
+                for lane, queue in self._lanes.items():
+                    if lane in self._in_flight or not queue:
+                        continue
+                    head = queue[0]
+                    if head.next_attempt_at <= now:
+                        self._in_flight.add(lane)
+                        attempts.create_task(
+                            self._attempt(head), name=f"police:{self.endpoint_id}:{lane}"
+                        )
+                    elif earliest is None or head.next_attempt_at < earliest:
+                        earliest = head.next_attempt_at
+                timeout = None if earliest is None else max(0.0, (earliest - now).total_seconds())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _attempt(self, delivery: PendingDelivery) -> None:
+        try:
+            async with self._slots:
+                await self._attempt_once(delivery)
+        finally:
+            self._in_flight.discard(delivery.lane)
+            self._wake.set()
+
+    async def _attempt_once(self, delivery: PendingDelivery) -> None:
+        try:
+            receipt = await self.sender.send(delivery.alarm)
+        except DeliveryFailed as exc:
+            await self._failed(delivery, exc)
+            return
+        at = self._clock()
+        latency = (at - delivery.received_at).total_seconds()
+        try:
+            async with self._sessions() as session, session.begin():
+                await OutboxRepository(session).record_acknowledged(
+                    delivery.delivery_id,
+                    at=at,
+                    latency_s=latency,
+                    status=receipt.status,
+                    response=receipt.response,
+                )
+        except Exception as exc:  # the database, whatever the driver raised
+            # Acknowledged but not recorded: send again later (the Idempotency-Key makes the
+            # repeat harmless) rather than claim a delivery the record does not show.
+            log.error(
+                "police %s: acknowledgement of %s not recorded: %s",
+                self.endpoint_id,
+                delivery.alarm.alarm_id,
+                exc,
+            )
+            delivery.next_attempt_at = self._clock() + timedelta(seconds=DB_RETRY_S)
+            return
+        self._lanes[delivery.lane].popleft()
+        if not self._lanes[delivery.lane]:
+            del self._lanes[delivery.lane]
+        self._known.discard(delivery.delivery_id)
+        self._metrics.alarms_forwarded.labels(self.endpoint_id, delivery.alarm.kind).inc()
+        self._metrics.alarm_forward_seconds.labels(self.endpoint_id).observe(latency)
+        self._update_gauge()
+        if self._failing:
+            self._failing = False
+        self._health.report(f"police:{self.endpoint_id}", up=True, detail="acknowledging")
+        log.info(
+            "police %s acknowledged %s %s after %d attempt(s), %.3fs",
+            self.endpoint_id,
+            delivery.alarm.kind,
+            delivery.alarm.alarm_id,
+            delivery.attempts + 1,
+            latency,
+        )
+
+    async def _failed(self, delivery: PendingDelivery, exc: DeliveryFailed) -> None:
+        delivery.attempts += 1
+        delay = retry_delay(delivery.attempts, self._retry, self._rng)
+        at = self._clock()
+        delivery.next_attempt_at = at + timedelta(seconds=delay)
+        self._metrics.forward_attempts_failed.labels(self.endpoint_id).inc()
+        self._failing = True
+        self._health.report(f"police:{self.endpoint_id}", up=False, detail=exc.detail)
+        log.debug(
+            "police %s: %s attempt %d failed (%s), next in %.1fs",
+            self.endpoint_id,
+            delivery.alarm.alarm_id,
+            delivery.attempts,
+            exc.detail,
+            delay,
+        )
+        try:
+            async with self._sessions() as session, session.begin():
+                await OutboxRepository(session).record_failure(
+                    delivery.delivery_id,
+                    at=at,
+                    next_attempt_at=delivery.next_attempt_at,
+                    status=exc.status,
+                    response=exc.detail,
+                )
+        except Exception as db_exc:  # the attempt count is advisory; the alarm stays pending
+            log.warning("police %s: failed attempt not recorded: %s", self.endpoint_id, db_exc)
+
+    def _update_gauge(self) -> None:
+        self._metrics.outbox_pending.labels(self.endpoint_id).set(len(self._known))
+
+
+class PoliceOutbox:
+    """One worker per endpoint. `submit` hands freshly stored deliveries straight to them;
+    `resume` reloads whatever a previous process left unacknowledged: call it before any
+    new alarm is submitted, so that older deliveries keep their place in their lane."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        senders: Sequence[AlarmSender],
+        sessions: async_sessionmaker[AsyncSession],
+        metrics: GatewayMetrics,
+        health: HealthBoard,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._settings = settings
+        self._sessions = sessions
+        retry = {endpoint.id: endpoint.retry for endpoint in settings.police}
+        self.workers = {
+            sender.endpoint_id: EndpointWorker(
+                sender,
+                retry[sender.endpoint_id],
+                sessions,
+                metrics,
+                health,
+                clock or (lambda: datetime.now(UTC)),
+                rng or random.Random(),
+            )
+            for sender in senders
+        }
+
+    @property
+    def endpoint_ids(self) -> list[str]:
+        return list(self.workers)
+
+    def submit(self, deliveries: Sequence[PendingDelivery]) -> None:
+        for delivery in deliveries:
+            worker = self.workers.get(delivery.endpoint_id)
+            if worker is not None:
+                worker.enqueue(delivery)
+
+    async def resume(self) -> int:
+        """Load every unacknowledged delivery from the database; return how many."""
+        total = 0
+        async with self._sessions() as session:
+            repository = OutboxRepository(session)
+            for endpoint_id, worker in self.workers.items():
+                rows = await repository.pending(endpoint_id)
+                worker.load([pending_delivery(d, a, self._settings) for d, a in rows])
+                total += len(rows)
+        if total:
+            log.warning("resuming %d unacknowledged police deliveries", total)
+        return total
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            for endpoint_id, worker in self.workers.items():
+                group.create_task(worker.run(), name=f"outbox:{endpoint_id}")
+
+    async def aclose(self) -> None:
+        for worker in self.workers.values():
+            await worker.sender.aclose()

@@ -1,0 +1,77 @@
+"""Police endpoint senders. A sender makes one attempt; the outbox decides about retries."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+from gateway.errors import DeliveryFailed
+from gateway.linkage.signing import sign
+from gateway.settings import WebhookEndpoint
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    status: int | None
+    response: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingAlarm:
+    alarm_id: str
+    kind: str
+    body: bytes
+
+
+class AlarmSender(Protocol):
+    endpoint_id: str
+
+    async def send(self, alarm: OutgoingAlarm) -> Receipt:
+        """One attempt; raises DeliveryFailed unless the endpoint acknowledged."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class WebhookSender:
+    """HTTPS JSON POST with an HMAC signature (spec 4.1). Any 2xx acknowledges."""
+
+    def __init__(self, endpoint: WebhookEndpoint, client: httpx.AsyncClient | None = None) -> None:
+        self.endpoint = endpoint
+        self.endpoint_id = endpoint.id
+        verify: bool | str = endpoint.ca_file or endpoint.verify_tls
+        self._client = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(endpoint.timeout_s),
+            verify=verify,
+            limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+            headers={"User-Agent": "campus-gateway"},
+        )
+
+    async def send(self, alarm: OutgoingAlarm) -> Receipt:
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Idempotency-Key": alarm.alarm_id,
+            "X-Campus-Timestamp": timestamp,
+            "X-Campus-Signature": sign(self.endpoint.secret, timestamp, alarm.body),
+        }
+        try:
+            response = await self._client.post(
+                self.endpoint.url, content=alarm.body, headers=headers
+            )
+        except httpx.TimeoutException as exc:
+            raise DeliveryFailed(f"no answer within {self.endpoint.timeout_s}s") from exc
+        except httpx.HTTPError as exc:
+            raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
+        text = response.text[:500]
+        if not response.is_success:
+            raise DeliveryFailed(
+                f"HTTP {response.status_code}: {text}", status=response.status_code
+            )
+        return Receipt(status=response.status_code, response=text)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,160 @@
+"""The runtime supervisor: MQTT subscribers, ingest pipelines and the police outbox, in one
+TaskGroup with named tasks. Every part retries on its own; a crash here is a bug."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from drivers.mqtt.subscriber import MqttConnection, MqttSubscriber
+from gateway.context import GatewayContext
+from gateway.errors import ConfigError
+from gateway.ingest.decode import SiteDirectory
+from gateway.ingest.pipeline import IngestPipeline, RejectionLog
+from gateway.linkage.outbox import PoliceOutbox
+from gateway.linkage.senders import AlarmSender, WebhookSender
+from gateway.settings import MqttSection, Settings, WebhookEndpoint
+from gateway.storage.devices import DeviceRepository
+
+log = logging.getLogger("gateway.runtime")
+STARTUP_RETRY_MAX_S = 10.0
+
+
+def make_senders(settings: Settings) -> list[AlarmSender]:
+    senders: list[AlarmSender] = []
+    unsupported = []
+    for index, endpoint in enumerate(settings.police):
+        if isinstance(endpoint, WebhookEndpoint):
+            senders.append(WebhookSender(endpoint))
+        else:
+            unsupported.append(
+                f"police[{index}].kind: {endpoint.kind} endpoints are not supported by this "
+                "version yet; use a webhook endpoint"
+            )
+    if unsupported:
+        raise ConfigError(unsupported)
+    return senders
+
+
+def connection(mqtt: MqttSection, role: str) -> MqttConnection:
+    return MqttConnection(
+        host=mqtt.host,
+        port=mqtt.port,
+        client_id=f"{mqtt.client_id}-{role}",
+        username=mqtt.username,
+        password=mqtt.password,
+        tls=mqtt.tls,
+        ca_file=mqtt.ca_file,
+        keepalive_s=mqtt.keepalive_s,
+        connect_timeout_s=mqtt.connect_timeout_s,
+        reconnect_initial_s=mqtt.reconnect_initial_s,
+        reconnect_max_s=mqtt.reconnect_max_s,
+    )
+
+
+class GatewayRuntime:
+    """Alarms and telemetry arrive on separate MQTT connections: the broker's in-flight
+    window of the alarm connection never fills with telemetry, so ingest load cannot hold
+    an alarm back. Both pipelines share one write lock on SQLite (one writer at a time
+    anyway; the lock avoids SQLite's sleeping busy-wait)."""
+
+    def __init__(self, context: GatewayContext) -> None:
+        self.context = context
+        settings = context.settings
+        self.outbox = PoliceOutbox(
+            settings, make_senders(settings), context.sessions, context.metrics, context.health
+        )
+        self.directory = SiteDirectory(settings)
+        prefix = settings.mqtt.topic_prefix
+        self.status_topic = f"{prefix}/gateway/status"
+        self._alarm_topic = f"{prefix}/+/alarm/+/event"
+        health = context.health
+        for component in ("database", "broker:alarms", "broker:telemetry"):
+            health.expect(component)
+
+    def _is_alarm_event(self, topic: str) -> bool:
+        parts = self.directory.split_topic(topic)
+        return parts is not None and len(parts) == 4 and parts[1] == "alarm" and parts[3] == "event"
+
+    def _is_own(self, topic: str) -> bool:
+        parts = self.directory.split_topic(topic)
+        return parts is not None and (parts[:1] == ["gateway"] or parts[1:2] == ["gateway"])
+
+    async def prepare(self) -> None:
+        """Register devices and reload the outbox; retried until the database answers."""
+        delay = 0.5
+        while True:
+            try:
+                async with self.context.sessions() as session, session.begin():
+                    devices = DeviceRepository(session)
+                    await devices.sync_from_settings(self.context.settings)
+                    await session.flush()
+                    self.context.metrics.devices_online.set(await devices.count_online())
+                await self.outbox.resume()
+            except Exception as exc:  # the database driver's errors, whatever they are
+                self.context.health.report(
+                    "database", up=False, detail=f"{type(exc).__name__}: {exc}"
+                )
+                await asyncio.sleep(delay)
+                delay = min(STARTUP_RETRY_MAX_S, delay * 2)
+                continue
+            self.context.health.report("database", up=True, detail="ready")
+            return
+
+    async def run(self) -> None:
+        await self.prepare()
+        write_lock = asyncio.Lock()
+        rejections = RejectionLog()
+        mqtt = self.context.settings.mqtt
+        # Some brokers (amqtt) also hand a connection the retained messages of other
+        # connections' filters: the gateway's own topics are skipped on both.
+        alarms = IngestPipeline(
+            self.context, self.directory, self.outbox, write_lock, rejections, skip=self._is_own
+        )
+        telemetry = IngestPipeline(
+            self.context,
+            self.directory,
+            self.outbox,
+            write_lock,
+            rejections,
+            skip=lambda topic: self._is_alarm_event(topic) or self._is_own(topic),
+        )
+        alarm_subscriber = MqttSubscriber(
+            connection(mqtt, "alarms"),
+            [self._alarm_topic],
+            will=(self.status_topic, "offline"),
+            birth=(self.status_topic, "online"),
+            on_state=self._broker_state("broker:alarms"),
+            max_batch=100,
+        )
+        telemetry_subscriber = MqttSubscriber(
+            connection(mqtt, "telemetry"),
+            [f"{mqtt.topic_prefix}/#"],
+            on_state=self._broker_state("broker:telemetry"),
+            max_batch=500,
+        )
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.outbox.run(), name="police-outbox")
+                group.create_task(self._consume(alarm_subscriber, alarms), name="ingest:alarms")
+                group.create_task(
+                    self._consume(telemetry_subscriber, telemetry), name="ingest:telemetry"
+                )
+        finally:
+            await self.outbox.aclose()
+
+    def _broker_state(self, component: str) -> Callable[[bool, str], None]:
+        metrics = self.context.metrics
+
+        def report(up: bool, detail: str) -> None:
+            metrics.broker_connected.labels(component.split(":", 1)[1]).set(1 if up else 0)
+            self.context.health.report(component, up=up, detail=detail)
+
+        return report
+
+    @staticmethod
+    async def _consume(subscriber: MqttSubscriber, pipeline: IngestPipeline) -> None:
+        async with subscriber:
+            async for batch in subscriber.batches():
+                await pipeline.handle(batch, subscriber.ack)

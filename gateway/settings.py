@@ -1,0 +1,454 @@
+"""The site configuration (spec section 7): pydantic models, `${ENV}` secrets, YAML loading.
+
+Every model forbids unknown keys so a typo is an error, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gateway.domain import EVENTS_BY_DEVICE_KIND, DeviceKind, EventKind
+from gateway.errors import ConfigError
+
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+HEX_ACCOUNT = re.compile(r"^[0-9A-Fa-f]{3,16}$")
+HEX_KEY = re.compile(r"^[0-9A-Fa-f]{16}$|^[0-9A-Fa-f]{24}$|^[0-9A-Fa-f]{32}$")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GatewaySection(Model):
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(8080, ge=1, le=65535)
+    database_url: str = "sqlite+aiosqlite:///campus.db"
+    # PostgreSQL only: the schema to use (default: the server's search path).
+    database_schema: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    timezone: str = "Asia/Shanghai"
+    # Signs API tokens. Unset: a random key per start (tokens die with the process).
+    secret_key: str | None = Field(None, min_length=16)
+    token_ttl_s: int = Field(8 * 3600, ge=60)
+    # A device clock further off than this from the gateway's is flagged on the event.
+    max_clock_skew_s: float = Field(300.0, gt=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)"
+            ) from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class MqttSection(Model):
+    url: str = "mqtt://127.0.0.1:1883"
+    topic_prefix: Annotated[str, Field(pattern=r"^[^#+/][^#+]*[^#+/]$|^[^#+/]$")] = "campus"
+    # A fixed client id: the broker keeps the session (and unacknowledged messages) across restarts.
+    client_id: Identifier = "campus-gateway"
+    keepalive_s: int = Field(30, ge=5, le=3600)
+    connect_timeout_s: float = Field(10.0, gt=0)
+    reconnect_initial_s: float = Field(0.5, gt=0)
+    reconnect_max_s: float = Field(30.0, gt=0)
+    ca_file: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _mqtt_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("mqtt", "mqtts"):
+            raise ValueError("must be mqtt://host:port or mqtts://host:port")
+        if not parts.hostname:
+            raise ValueError("has no host")
+        try:
+            _ = parts.port
+        except ValueError as exc:
+            raise ValueError("has an invalid port") from exc
+        return value
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.url)
+        return parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+    @property
+    def tls(self) -> bool:
+        return urlsplit(self.url).scheme == "mqtts"
+
+    @property
+    def username(self) -> str | None:
+        return urlsplit(self.url).username
+
+    @property
+    def password(self) -> str | None:
+        return urlsplit(self.url).password
+
+
+class RetryPolicy(Model):
+    initial_s: float = Field(1.0, gt=0)
+    max_s: float = Field(60.0, gt=0)
+    multiplier: float = Field(2.0, ge=1.0)
+    jitter: float = Field(0.2, ge=0, le=1)
+
+
+class WebhookEndpoint(Model):
+    id: Identifier
+    kind: Literal["webhook"]
+    url: str
+    secret: str = Field(min_length=8)
+    timeout_s: float = Field(5.0, gt=0, le=120)
+    verify_tls: bool = True
+    ca_file: str | None = None
+    retry: RetryPolicy = RetryPolicy()
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
+class SiaDc09Endpoint(Model):
+    id: Identifier
+    kind: Literal["sia-dc09"]
+    host: str
+    port: int = Field(ge=1, le=65535)
+    transport: Literal["tcp", "udp"] = "tcp"
+    account: str
+    key: str | None = None
+    receiver: str = Field("R0", pattern=r"^R[0-9A-Fa-f]{1,6}$")
+    line: str = Field("L0", pattern=r"^L[0-9A-Fa-f]{1,6}$")
+    supervision_s: float = Field(60.0, gt=0)
+    timeout_s: float = Field(5.0, gt=0, le=120)
+    retry: RetryPolicy = RetryPolicy()
+
+    @field_validator("account")
+    @classmethod
+    def _account(cls, value: str) -> str:
+        if not HEX_ACCOUNT.match(value):
+            raise ValueError("must be 3 to 16 hexadecimal digits")
+        return value
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        if value is not None and not HEX_KEY.match(value):
+            raise ValueError("must be 16, 24 or 32 hexadecimal characters (AES-128/192/256)")
+        return value
+
+
+PoliceEndpoint = Annotated[WebhookEndpoint | SiaDc09Endpoint, Field(discriminator="kind")]
+
+
+class AlarmButton(Model):
+    id: Identifier
+    location: str = Field(min_length=1)
+    zone: int = Field(ge=1, le=9999)
+    camera: Identifier | None = None
+
+
+class Gate(Model):
+    id: Identifier
+    name: str = Field(min_length=1)
+
+
+class Checkpoint(Model):
+    id: Identifier
+    name: str = Field(min_length=1)
+    key_area: bool = False
+
+
+class Camera(Model):
+    id: Identifier
+    url: str
+    gb28181_id: str | None = Field(None, pattern=r"^[0-9]{20}$")
+
+
+class School(Model):
+    id: Identifier
+    name: str = Field(min_length=1)
+    alarm_buttons: list[AlarmButton] = []
+    gates: list[Gate] = []
+    checkpoints: list[Checkpoint] = []
+    cameras: list[Camera] = []
+
+    @model_validator(mode="after")
+    def _unique(self) -> School:
+        for field, items in (
+            ("alarm_buttons", self.alarm_buttons),
+            ("gates", self.gates),
+            ("checkpoints", self.checkpoints),
+            ("cameras", self.cameras),
+        ):
+            _require_unique(field, [item.id for item in items])
+        _require_unique("alarm_buttons", [str(b.zone) for b in self.alarm_buttons], "zone")
+        cameras = {c.id for c in self.cameras}
+        for index, button in enumerate(self.alarm_buttons):
+            if button.camera is not None and button.camera not in cameras:
+                raise ValueError(
+                    f"alarm_buttons[{index}].camera: camera {button.camera!r} is not described "
+                    "under this school's cameras (the police need its address and GB/T 28181 id)"
+                )
+        return self
+
+    def device_ids(self, kind: DeviceKind) -> set[str]:
+        if kind is DeviceKind.ALARM:
+            return {b.id for b in self.alarm_buttons}
+        if kind is DeviceKind.GATE:
+            return {g.id for g in self.gates}
+        return {c.id for c in self.checkpoints}
+
+    def button(self, button_id: str) -> AlarmButton | None:
+        return next((b for b in self.alarm_buttons if b.id == button_id), None)
+
+    def camera(self, camera_id: str) -> Camera | None:
+        return next((c for c in self.cameras if c.id == camera_id), None)
+
+
+class SerialLine(Model):
+    port: str
+    baudrate: int = Field(9600, gt=0)
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+    bytesize: Literal[7, 8] = 8
+
+
+class ModbusDevice(Model):
+    id: Identifier
+    host: str | None = None
+    port: int = Field(502, ge=1, le=65535)
+    serial: SerialLine | None = None
+    unit: int = Field(1, ge=0, le=247)
+    poll_interval_s: float = Field(1.0, gt=0)
+    offline_after_failures: int = Field(3, ge=1)
+    timeout_s: float = Field(1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_link(self) -> ModbusDevice:
+        if (self.host is None) == (self.serial is None):
+            raise ValueError("give either host (Modbus TCP) or serial (Modbus RTU), not both")
+        return self
+
+
+class ModbusSignal(Model):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    device: Identifier
+    table: Literal["coil", "discrete_input", "holding_register", "input_register"]
+    address: int = Field(ge=0, le=65535)
+    bit: int | None = Field(None, ge=0, le=15)
+    school: Identifier
+    target: Annotated[str, Field(pattern=r"^(alarm|gate|checkpoint)/[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    # YAML 1.1 reads a bare `on:`/`off:` key as a boolean: accept both spellings.
+    on: EventKind = Field(alias="on")
+    off: EventKind | None = Field(None, alias="off")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_booleans(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if True in data:
+                data["on"] = data.pop(True)
+            if False in data:
+                data["off"] = data.pop(False)
+        return data
+
+    @model_validator(mode="after")
+    def _bit_only_on_registers(self) -> ModbusSignal:
+        if self.bit is not None and self.table in ("coil", "discrete_input"):
+            raise ValueError("bit applies only to holding_register and input_register")
+        kind = DeviceKind(self.target.split("/", 1)[0])
+        allowed = EVENTS_BY_DEVICE_KIND[kind]
+        for event in (self.on, self.off):
+            if event is not None and event not in allowed:
+                article = "an" if kind is DeviceKind.ALARM else "a"
+                raise ValueError(f"event {event!s} does not belong to {article} {kind!s} device")
+        return self
+
+    @property
+    def target_kind(self) -> DeviceKind:
+        return DeviceKind(self.target.split("/", 1)[0])
+
+    @property
+    def target_id(self) -> str:
+        return self.target.split("/", 1)[1]
+
+
+class ModbusSection(Model):
+    devices: list[ModbusDevice] = []
+    signals: list[ModbusSignal] = []
+
+
+class Rules(Model):
+    alarm_tests_per_month: int = Field(1, ge=1)
+    gate_max_unstaffed_s: int = Field(600, ge=1)
+    patrols_per_day: int = Field(5, ge=1)
+    patrol_min_spacing_s: int = Field(3600, ge=0)
+
+
+class Settings(Model):
+    gateway: GatewaySection = GatewaySection()
+    mqtt: MqttSection = MqttSection()
+    police: list[PoliceEndpoint] = []
+    schools: list[School] = Field(min_length=1)
+    modbus: ModbusSection = ModbusSection()
+    rules: Rules = Rules()
+
+    @model_validator(mode="after")
+    def _references(self) -> Settings:
+        _require_unique("police", [p.id for p in self.police])
+        _require_unique("schools", [s.id for s in self.schools])
+        _require_unique("modbus.devices", [d.id for d in self.modbus.devices])
+        schools = {s.id: s for s in self.schools}
+        devices = {d.id for d in self.modbus.devices}
+        for index, signal in enumerate(self.modbus.signals):
+            where = f"modbus.signals[{index}]"
+            if signal.device not in devices:
+                raise ValueError(f"{where}.device: no modbus device {signal.device!r}")
+            school = schools.get(signal.school)
+            if school is None:
+                raise ValueError(f"{where}.school: no school {signal.school!r}")
+            if signal.target_id not in school.device_ids(signal.target_kind):
+                raise ValueError(
+                    f"{where}.target: school {signal.school!r} has no {signal.target_kind!s} "
+                    f"{signal.target_id!r}"
+                )
+        return self
+
+    def school(self, school_id: str) -> School | None:
+        return next((s for s in self.schools if s.id == school_id), None)
+
+
+def _require_unique(field: str, ids: list[str], what: str = "id") -> None:
+    seen: set[str] = set()
+    for item in ids:
+        if item in seen:
+            raise ValueError(f"{field}: duplicate {what} {item!r}")
+        seen.add(item)
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def substitute_env(tree: Any, environ: dict[str, str] | None = None) -> Any:
+    """Replace `${NAME}` in every string of a parsed YAML tree; collect what is missing."""
+    env = dict(os.environ) if environ is None else environ
+    problems: list[str] = []
+
+    def walk(node: Any, path: str) -> Any:
+        if isinstance(node, dict):
+            return {key: walk(value, _join(path, key)) for key, value in node.items()}
+        if isinstance(node, list):
+            return [walk(value, f"{path}[{i}]") for i, value in enumerate(node)]
+        if isinstance(node, str):
+
+            def replace(match: re.Match[str]) -> str:
+                name = match.group(1)
+                if name not in env:
+                    problems.append(f"{path}: environment variable {name} is not set")
+                    return ""
+                return env[name]
+
+            return _ENV.sub(replace, node)
+        return node
+
+    result = walk(tree, "")
+    if problems:
+        raise ConfigError(problems)
+    return result
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for index, part in enumerate(loc):
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif index == 2 and loc[0] == "police" and part in ("webhook", "sia-dc09"):
+            continue  # the union's tag (police[i].webhook.url), not a key of the file
+        else:
+            out = _join(out, part)
+    return out
+
+
+_KEY_PATH = re.compile(r"^([A-Za-z_][A-Za-z0-9_.\[\]]*): (.*)$", re.DOTALL)
+
+
+def _problem(loc: tuple[int | str, ...], message: str) -> str:
+    """`key.path: reason`; a validator's message may start with the key it is about."""
+    where = _location(loc)
+    named = _KEY_PATH.match(message)
+    if named:
+        key, message = named.groups()
+        where = f"{where}.{key}" if where else key
+    return f"{where or '(top level)'}: {message}"
+
+
+def parse_settings(tree: Any, environ: dict[str, str] | None = None) -> Settings:
+    if not isinstance(tree, dict):
+        raise ConfigError(["(top level): the configuration must be a YAML mapping"])
+    try:
+        substituted = substitute_env(tree, environ)
+    except RecursionError:
+        raise ConfigError(["(top level): the configuration is nested too deeply"]) from None
+    try:
+        return Settings.model_validate(substituted)
+    except ValidationError as exc:
+        problems = [
+            _problem(tuple(error["loc"]), str(error["msg"]).removeprefix("Value error, "))
+            for error in exc.errors()
+        ]
+        raise ConfigError(problems) from exc
+
+
+def load_settings(path: str | Path, environ: dict[str, str] | None = None) -> Settings:
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{file}: cannot read the file ({exc.strerror})"]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{file}: not UTF-8 text"]) from exc
+    try:
+        tree = yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError([f"{file}: the YAML is nested too deeply"]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(
+            [f"{file}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"]
+        ) from exc
+    return parse_settings(tree, environ)

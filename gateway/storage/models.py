@@ -1,0 +1,158 @@
+"""Tables. Every timestamp is stored in UTC and read back as an aware datetime."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on SQLite (which keeps no zone) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Device(Base):
+    __tablename__ = "devices"
+    __table_args__ = (UniqueConstraint("school_id", "kind", "device_id", name="uq_devices_ref"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    school_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    device_id: Mapped[str] = mapped_column(String(64))
+    online: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Event(Base):
+    """Every ingested event, as received (the raw payload is kept for audits)."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint(
+            "school_id", "device_kind", "device_id", "message_id", name="uq_events_message"
+        ),
+        Index("ix_events_device_time", "school_id", "device_kind", "device_id", "occurred_at"),
+        Index("ix_events_kind_time", "kind", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    school_id: Mapped[str] = mapped_column(String(64))
+    device_kind: Mapped[str] = mapped_column(String(16))
+    device_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    transport: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    clock_skew_s: Mapped[float] = mapped_column(Float)
+    topic: Mapped[str] = mapped_column(String(512))
+    raw_payload: Mapped[str] = mapped_column(Text)
+    guard_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    tag: Mapped[str | None] = mapped_column(String(512), nullable=True)
+
+
+class Alarm(Base):
+    """A press or test, to be forwarded to every police endpoint."""
+
+    __tablename__ = "alarms"
+    __table_args__ = (Index("ix_alarms_school_time", "school_id", "received_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alarm_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    school_id: Mapped[str] = mapped_column(String(64))
+    school_name: Mapped[str] = mapped_column(String(256))
+    device_id: Mapped[str] = mapped_column(String(64))
+    location: Mapped[str] = mapped_column(String(256))
+    zone: Mapped[int] = mapped_column(Integer)
+    camera_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    source_id: Mapped[str] = mapped_column(String(128))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PoliceDelivery(Base):
+    """The outbox: one row per alarm and police endpoint, until the endpoint acknowledges."""
+
+    __tablename__ = "police_deliveries"
+    __table_args__ = (
+        UniqueConstraint("alarm_pk", "endpoint_id", name="uq_police_deliveries_alarm_endpoint"),
+        Index("ix_police_deliveries_pending", "endpoint_id", "acknowledged_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alarm_pk: Mapped[int] = mapped_column(ForeignKey("alarms.id"))
+    endpoint_id: Mapped[str] = mapped_column(String(64))
+    # Deliveries of one lane (one button) go out in order; lanes are independent.
+    lane: Mapped[str] = mapped_column(String(160))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    latency_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_response: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    school_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
