@@ -67,6 +67,16 @@ async def database(
 
 
 @pytest.fixture
+async def postgres_database() -> AsyncIterator[tuple[str, str | None]]:
+    """(database_url, schema) on PostgreSQL only, for tests that need its locks."""
+    schema = await _postgres_schema()
+    try:
+        yield POSTGRES_URL, schema
+    finally:
+        await _drop_schema(schema)
+
+
+@pytest.fixture
 async def engine(database: tuple[str, str | None]) -> AsyncIterator[AsyncEngine]:
     """A migrated engine on each backend."""
     url, schema = database

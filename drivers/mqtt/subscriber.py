@@ -7,6 +7,7 @@ it a crash between receipt and storage loses nothing, the broker redelivers on r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import ssl
@@ -23,6 +24,7 @@ from gateway.errors import DeviceUnavailable
 log = logging.getLogger("drivers.mqtt")
 
 StateCallback = Callable[[bool, str], None]
+FAREWELL_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +118,12 @@ class MqttSubscriber:
                 async with self._make_client() as client:
                     await self._on_connected(client)
                     delay = self._connection.reconnect_initial_s
-                    async for batch in self._read(client):
-                        yield batch
+                    try:
+                        async for batch in self._read(client):
+                            yield batch
+                    except asyncio.CancelledError:
+                        await self._farewell(client)
+                        raise
             except aiomqtt.MqttError as exc:
                 self._client = None
                 self._on_state(False, f"{self._connection.host}:{self._connection.port}: {exc}")
@@ -127,6 +133,15 @@ class MqttSubscriber:
                 break
             await asyncio.sleep(delay * (0.5 + random.random() / 2))
             delay = min(self._connection.reconnect_max_s, delay * 2)
+
+    async def _farewell(self, client: aiomqtt.Client) -> None:
+        """On a clean stop the broker does not publish the will: say it ourselves."""
+        if self._will is None:
+            return
+        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+            await client.publish(
+                self._will[0], self._will[1], qos=1, retain=True, timeout=FAREWELL_TIMEOUT_S
+            )
 
     def _make_client(self) -> aiomqtt.Client:
         c = self._connection
