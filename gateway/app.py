@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from gateway import __version__
 from gateway.api.health import router as health_router
 from gateway.api.routes import build_api_router
-from gateway.context import open_context
+from gateway.context import close_context, open_context
 from gateway.runtime import GatewayRuntime
 from gateway.settings import Settings
 
@@ -44,7 +44,7 @@ def create_app(
                 runtime_task.cancel()
                 with suppress(asyncio.CancelledError):
                     await runtime_task
-            await context.engine.dispose()
+            await close_context(context)
 
     app = FastAPI(
         title="Campus security gateway",

@@ -14,6 +14,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.settings import Settings
 from gateway.storage.database import create_engine, create_sessionmaker
 from gateway.storage.migrate import upgrade_database
+from gateway.storage.writer import DatabaseWriter
 
 log = logging.getLogger("gateway.context")
 
@@ -27,6 +28,7 @@ class GatewayContext:
     health: HealthBoard
     bus: EventBus
     token_secret: str
+    writer: DatabaseWriter
 
 
 async def open_context(settings: Settings) -> GatewayContext:
@@ -49,4 +51,10 @@ async def open_context(settings: Settings) -> GatewayContext:
         health=HealthBoard(),
         bus=EventBus(),
         token_secret=secret,
+        writer=DatabaseWriter(engine),
     )
+
+
+async def close_context(context: GatewayContext) -> None:
+    await context.writer.aclose()
+    await context.engine.dispose()

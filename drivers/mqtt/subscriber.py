@@ -69,6 +69,7 @@ class MqttSubscriber:
         birth: tuple[str, str] | None = None,
         on_state: StateCallback | None = None,
         max_batch: int = 500,
+        linger_s: float = 0.0,
     ) -> None:
         self._connection = connection
         self._topics = list(topics)
@@ -76,6 +77,7 @@ class MqttSubscriber:
         self._birth = birth
         self._on_state = on_state or (lambda up, detail: None)
         self._max_batch = max_batch
+        self._linger_s = linger_s
         self._client: aiomqtt.Client | None = None
         self._session = 0
         self._stopping = False
@@ -190,9 +192,24 @@ class MqttSubscriber:
         while True:
             first = await anext(iterator)
             batch = [self._convert(first, session)]
-            while len(batch) < self._max_batch and len(messages) > 0:
-                batch.append(self._convert(await anext(iterator), session))
+            await self._take_waiting(batch, messages, iterator, session)
+            if self._linger_s and len(batch) < self._max_batch:
+                # Gather more for one transaction; a plain sleep (never a cancelled read,
+                # which could drop a message taken from the queue at that instant).
+                await asyncio.sleep(self._linger_s)
+                await self._take_waiting(batch, messages, iterator, session)
             yield batch
+
+    async def _take_waiting(
+        self,
+        batch: list[InboundMessage],
+        messages: aiomqtt.client.MessagesIterator,
+        iterator: AsyncIterator[aiomqtt.Message],
+        session: int,
+    ) -> None:
+        """Add what is already queued (no waiting), up to the batch size."""
+        while len(batch) < self._max_batch and len(messages) > 0:
+            batch.append(self._convert(await anext(iterator), session))
 
     @staticmethod
     def _convert(message: Any, session: int) -> InboundMessage:

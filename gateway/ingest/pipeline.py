@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, IntegrityError
 
 from drivers.mqtt.subscriber import InboundMessage
@@ -19,13 +20,20 @@ from gateway.domain import DeviceEvent, Transport
 from gateway.errors import PayloadRejected
 from gateway.ingest.decode import SiteDirectory, StatusChange, decode_message
 from gateway.linkage.outbox import PendingDelivery, PoliceOutbox, pending_delivery
-from gateway.storage.devices import DeviceRepository
-from gateway.storage.events import EventKey, EventRepository, event_key
-from gateway.storage.outbox import OutboxRepository
+from gateway.storage.models import Alarm, PoliceDelivery
+from gateway.storage.writes import (
+    EventKey,
+    count_online,
+    create_alarm,
+    event_key,
+    insert_events,
+    set_device_online,
+)
 
 log = logging.getLogger("gateway.ingest")
 
 Ack = Callable[[InboundMessage], None]
+NewAlarm = tuple[Alarm, list[PoliceDelivery]]
 Stored = tuple[list[DeviceEvent], list[PendingDelivery], bool]
 DB_RETRY_INITIAL_S = 0.2
 DB_RETRY_MAX_S = 5.0
@@ -75,7 +83,6 @@ class IngestPipeline:
         context: GatewayContext,
         directory: SiteDirectory,
         outbox: PoliceOutbox,
-        write_lock: asyncio.Lock,
         rejections: RejectionLog,
         *,
         skip: Callable[[str], bool] = lambda topic: False,
@@ -83,7 +90,6 @@ class IngestPipeline:
         self._context = context
         self._directory = directory
         self._outbox = outbox
-        self._write_lock = write_lock
         self._rejections = rejections
         self._skip = skip
 
@@ -149,11 +155,14 @@ class IngestPipeline:
 
     async def _store_once(self, decoded: DecodedBatch) -> Stored:
         settings = self._context.settings
-        async with self._write_lock, self._context.sessions() as session, session.begin():
-            ids = await EventRepository(session).insert_new(decoded.events)
+        endpoint_ids = self._outbox.endpoint_ids
+
+        def store(
+            connection: Connection,
+        ) -> tuple[list[DeviceEvent], list[tuple[Alarm, list[PoliceDelivery]]], int | None]:
+            ids = insert_events(connection, decoded.events)
             new_events = _first_of_each(decoded.events, ids)
-            deliveries: list[PendingDelivery] = []
-            outbox = OutboxRepository(session)
+            alarms = []
             for event in new_events:
                 if not event.is_alarm:
                     continue
@@ -161,23 +170,31 @@ class IngestPipeline:
                 button = school.button(event.device.device_id) if school else None
                 if school is None or button is None:
                     continue  # the directory only passes configured devices
-                alarm, rows = await outbox.create_alarm(
-                    event_id=ids[event_key(event)],
-                    event=event,
-                    school=school,
-                    button=button,
-                    endpoint_ids=self._outbox.endpoint_ids,
+                alarms.append(
+                    create_alarm(
+                        connection,
+                        event_id=ids[event_key(event)],
+                        event=event,
+                        school=school,
+                        button=button,
+                        endpoint_ids=endpoint_ids,
+                    )
                 )
-                deliveries.extend(pending_delivery(row, alarm, settings) for row in rows)
             changed = False
-            devices = DeviceRepository(session)
             for status in decoded.statuses:
-                changed |= await devices.set_online(
-                    status.device, online=status.online, at=status.received_at
+                changed |= set_device_online(
+                    connection, status.device, online=status.online, at=status.received_at
                 )
-            if changed:
-                self._context.metrics.devices_online.set(await devices.count_online())
-        return new_events, deliveries, changed
+            online = count_online(connection) if changed else None
+            return new_events, alarms, online
+
+        new_events, alarms, online = await self._context.writer.run(store)
+        deliveries = [
+            pending_delivery(row, alarm, settings) for alarm, rows in alarms for row in rows
+        ]
+        if online is not None:
+            self._context.metrics.devices_online.set(online)
+        return new_events, deliveries, online is not None
 
     def _after_commit(
         self,

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,6 +27,8 @@ from gateway.metrics import GatewayMetrics
 from gateway.settings import RetryPolicy, Settings
 from gateway.storage.models import Alarm, PoliceDelivery
 from gateway.storage.outbox import OutboxRepository
+from gateway.storage.writer import DatabaseWriter
+from gateway.storage.writes import record_acknowledged, record_failure
 
 log = logging.getLogger("gateway.outbox")
 
@@ -64,16 +67,16 @@ class EndpointWorker:
         self,
         sender: AlarmSender,
         retry: RetryPolicy,
-        sessions: async_sessionmaker[AsyncSession],
+        writer: DatabaseWriter,
         metrics: GatewayMetrics,
         health: HealthBoard,
         clock: Clock,
         rng: random.Random,
     ) -> None:
         self.sender = sender
+        self._writer = writer
         self.endpoint_id = sender.endpoint_id
         self._retry = retry
-        self._sessions = sessions
         self._metrics = metrics
         self._health = health
         self._clock = clock
@@ -140,14 +143,16 @@ class EndpointWorker:
         at = self._clock()
         latency = (at - delivery.received_at).total_seconds()
         try:
-            async with self._sessions() as session, session.begin():
-                await OutboxRepository(session).record_acknowledged(
-                    delivery.delivery_id,
+            await self._writer.run(
+                partial(
+                    record_acknowledged,
+                    delivery_id=delivery.delivery_id,
                     at=at,
                     latency_s=latency,
                     status=receipt.status,
                     response=receipt.response,
                 )
+            )
         except Exception as exc:  # the database, whatever the driver raised
             # Acknowledged but not recorded: send again later (the Idempotency-Key makes the
             # repeat harmless) rather than claim a delivery the record does not show.
@@ -195,14 +200,16 @@ class EndpointWorker:
             delay,
         )
         try:
-            async with self._sessions() as session, session.begin():
-                await OutboxRepository(session).record_failure(
-                    delivery.delivery_id,
+            await self._writer.run(
+                partial(
+                    record_failure,
+                    delivery_id=delivery.delivery_id,
                     at=at,
                     next_attempt_at=delivery.next_attempt_at,
                     status=exc.status,
                     response=exc.detail,
                 )
+            )
         except Exception as db_exc:  # the attempt count is advisory; the alarm stays pending
             log.warning("police %s: failed attempt not recorded: %s", self.endpoint_id, db_exc)
 
@@ -220,6 +227,7 @@ class PoliceOutbox:
         settings: Settings,
         senders: Sequence[AlarmSender],
         sessions: async_sessionmaker[AsyncSession],
+        writer: DatabaseWriter,
         metrics: GatewayMetrics,
         health: HealthBoard,
         clock: Clock | None = None,
@@ -232,7 +240,7 @@ class PoliceOutbox:
             sender.endpoint_id: EndpointWorker(
                 sender,
                 retry[sender.endpoint_id],
-                sessions,
+                writer,
                 metrics,
                 health,
                 clock or (lambda: datetime.now(UTC)),

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.domain import DeviceKind, DeviceRef
+from gateway.domain import DeviceKind
 from gateway.settings import Settings
 from gateway.storage.models import Device
 
@@ -31,33 +29,8 @@ class DeviceRepository:
                             Device(school_id=school.id, kind=kind.value, device_id=device_id)
                         )
 
-    async def set_online(self, ref: DeviceRef, *, online: bool, at: datetime) -> bool:
-        """Record a status; return True when it changed."""
-        row = await self._get(ref)
-        changed = row.online is not online
-        if changed:
-            row.online = online
-            row.status_changed_at = at
-        row.last_seen_at = at
-        return changed
-
     async def count_online(self) -> int:
         result = await self.session.execute(
             select(func.count()).select_from(Device).where(Device.online.is_(True))
         )
         return int(result.scalar_one())
-
-    async def _get(self, ref: DeviceRef) -> Device:
-        row = (
-            await self.session.execute(
-                select(Device).where(
-                    Device.school_id == ref.school_id,
-                    Device.kind == ref.kind.value,
-                    Device.device_id == ref.device_id,
-                )
-            )
-        ).scalar_one_or_none()
-        if row is None:
-            row = Device(school_id=ref.school_id, kind=ref.kind.value, device_id=ref.device_id)
-            self.session.add(row)
-        return row

@@ -29,6 +29,7 @@ from gateway.settings import Settings, parse_settings
 from gateway.storage.database import create_engine, create_sessionmaker
 from gateway.storage.models import Alarm, Event, PoliceDelivery, User
 from gateway.storage.users import UserRepository
+from gateway.storage.writer import DatabaseWriter
 
 PASSWORD = "correct-horse-battery"
 DONGGUAN = "fy-dongguan-ms"
@@ -152,6 +153,7 @@ async def context(engine: AsyncEngine) -> GatewayContext:
         health=HealthBoard(),
         bus=EventBus(),
         token_secret="x" * 32,
+        writer=DatabaseWriter(engine),
     )
     stored = hash_password(PASSWORD)  # one hash for every account keeps the test quick
     async with ctx.sessions() as session:

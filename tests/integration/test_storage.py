@@ -14,9 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.domain import DeviceEvent, DeviceKind, DeviceRef, EventKind, Transport
 from gateway.settings import parse_settings
 from gateway.storage.database import create_sessionmaker
-from gateway.storage.events import EventRepository
-from gateway.storage.models import Base, Event
+from gateway.storage.models import Alarm, Base, Event, PoliceDelivery
 from gateway.storage.outbox import OutboxRepository
+from gateway.storage.writer import DatabaseWriter
+from gateway.storage.writes import (
+    create_alarm,
+    insert_events,
+    record_acknowledged,
+    record_failure,
+)
 
 SETTINGS = parse_settings(
     {
@@ -56,10 +62,10 @@ async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
 
 async def test_events_are_stored_once_per_device_and_id(engine: AsyncEngine) -> None:
     sessions = create_sessionmaker(engine)
-    async with sessions() as session, session.begin():
-        first = await EventRepository(session).insert_new([press("a"), press("b"), press("a")])
-    async with sessions() as session, session.begin():
-        second = await EventRepository(session).insert_new([press("b"), press("c")])
+    writer = DatabaseWriter(engine)
+    first = await writer.run(lambda c: insert_events(c, [press("a"), press("b"), press("a")]))
+    second = await writer.run(lambda c: insert_events(c, [press("b"), press("c")]))
+    await writer.aclose()
     assert {key[3] for key in first} == {"a", "b"}
     assert {key[3] for key in second} == {"c"}
     async with sessions() as session:
@@ -72,8 +78,9 @@ async def test_events_are_stored_once_per_device_and_id(engine: AsyncEngine) -> 
 async def test_aware_times_in_any_offset_come_back_as_utc(engine: AsyncEngine) -> None:
     sessions = create_sessionmaker(engine)
     shanghai = T0.astimezone(timezone(timedelta(hours=8)))
-    async with sessions() as session, session.begin():
-        await EventRepository(session).insert_new([press("tz", at=shanghai)])
+    writer = DatabaseWriter(engine)
+    await writer.run(lambda c: insert_events(c, [press("tz", at=shanghai)]))
+    await writer.aclose()
     async with sessions() as session:
         row = (await session.execute(select(Event))).scalar_one()
     assert row.occurred_at == T0
@@ -82,30 +89,43 @@ async def test_aware_times_in_any_offset_come_back_as_utc(engine: AsyncEngine) -
 
 async def test_outbox_rows_until_acknowledged(engine: AsyncEngine) -> None:
     sessions = create_sessionmaker(engine)
+    writer = DatabaseWriter(engine)
     school = SETTINGS.schools[0]
     event = press("alarm-1")
-    async with sessions() as session, session.begin():
-        ids = await EventRepository(session).insert_new([event])
-        alarm, deliveries = await OutboxRepository(session).create_alarm(
+
+    def store(connection: Connection) -> tuple[Alarm, list[PoliceDelivery]]:
+        ids = insert_events(connection, [event])
+        return create_alarm(
+            connection,
             event_id=next(iter(ids.values())),
             event=event,
             school=school,
             button=school.alarm_buttons[0],
             endpoint_ids=["city-110", "district-110"],
         )
-    async with sessions() as session, session.begin():
-        outbox = OutboxRepository(session)
-        assert await outbox.pending_counts() == {"city-110": 1, "district-110": 1}
-        await outbox.record_failure(
+
+    alarm, deliveries = await writer.run(store)
+    async with sessions() as session:
+        assert await OutboxRepository(session).pending_counts() == {
+            "city-110": 1,
+            "district-110": 1,
+        }
+
+    def outcomes(connection: Connection) -> None:
+        record_failure(
+            connection,
             deliveries[0].id,
             at=T0,
             next_attempt_at=T0 + timedelta(seconds=2),
             status=503,
             response="busy",
         )
-        await outbox.record_acknowledged(
-            deliveries[1].id, at=T0, latency_s=0.01, status=200, response="ok"
+        record_acknowledged(
+            connection, deliveries[1].id, at=T0, latency_s=0.01, status=200, response="ok"
         )
+
+    await writer.run(outcomes)
+    await writer.aclose()
     async with sessions() as session:
         outbox = OutboxRepository(session)
         assert await outbox.pending_counts() == {"city-110": 1}

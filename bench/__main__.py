@@ -1,0 +1,152 @@
+"""`python -m bench` (`make bench`): run the benchmarks, each beside its bare baseline, and
+rewrite the generated part of docs/benchmarks.md (between the `bench:start`/`bench:end`
+markers; notes written by hand below them are kept).
+
+Exit status: 0 when every target is met, 1 when one is missed, 2 when a benchmark could not
+run (a service missing, a process that died).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import alarm_latency, ingest_rate, report
+from bench.common import DEFAULT_POSTGRES, ROOT, BenchError, machine, source_fingerprint
+
+
+@dataclass(slots=True)
+class Results:
+    machine: dict[str, str]
+    latency: list[alarm_latency.LatencyResult] = field(default_factory=list)
+    ingest: list[ingest_rate.IngestResult] = field(default_factory=list)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", choices=["latency", "ingest"], help="run one benchmark")
+    parser.add_argument("--presses", type=int, default=500, help="A: measured presses per phase")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=25.0,
+        help="A: the presses are spread over this many seconds per phase",
+    )
+    parser.add_argument("--rate", type=int, default=1000, help="A: background telemetry, msg/s")
+    parser.add_argument("--warmup", type=int, default=20, help="A: presses left out first")
+    parser.add_argument("--messages", type=int, default=100_000, help="B: messages to drain")
+    parser.add_argument(
+        "--database-url",
+        action="append",
+        dest="databases",
+        metavar="URL",
+        help="`sqlite` (default: a fresh file in a temp dir), `postgresql` "
+        f"({DEFAULT_POSTGRES}) or a postgresql+asyncpg:// URL; a fresh schema each; repeatable",
+    )
+    parser.add_argument(
+        "--centre",
+        choices=["lean", "simulator"],
+        default="lean",
+        help="A: the police centre (bench/centre.py)",
+    )
+    parser.add_argument(
+        "--broker-persistence",
+        action="store_true",
+        help="Mosquitto persistence as deployed (saved after every change); it slows the "
+        "broker to a few hundred msg/s once messages queue: use --messages 5000 or fewer",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="py-spy the gateway in each measured window (implies --no-write)",
+    )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="A: time each stage of a press in the gateway (implies --no-write)",
+    )
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--no-write", action="store_true", help="print, do not touch the docs")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, configs)")
+    args = parser.parse_args(argv)
+    if args.presses < 1 or args.messages < 1 or args.rate < 1 or args.seconds <= 0:
+        parser.error("--presses, --messages, --rate and --seconds must be positive")
+    if args.presses * 0.0005 > args.seconds:
+        parser.error("--seconds is too short for --presses (at least 0.5 ms between presses)")
+    args.databases = [
+        DEFAULT_POSTGRES if spec in ("postgresql", "postgres") else spec
+        for spec in (args.databases or ["sqlite"])
+    ]
+    return args
+
+
+async def run(args: argparse.Namespace, workdir: Path) -> Results:
+    results = Results(machine(workdir))
+    for index, database in enumerate(args.databases):
+        if args.only in (None, "latency"):
+            options = alarm_latency.LatencyOptions(
+                presses=args.presses,
+                seconds=args.seconds,
+                rate=args.rate,
+                warmup=args.warmup,
+                database=database,
+                centre=args.centre,
+                broker_persistence=args.broker_persistence,
+                profile=args.profile / f"db{index}" if args.profile else None,
+                trace=args.trace,
+            )
+            print(f"A: alarm latency ({database.split('://')[0]}) ...", flush=True)
+            latency = await alarm_latency.run(options, workdir / f"latency-{index}")
+            results.latency.append(latency)
+            print(report.latency_line(latency), flush=True)
+            for line in latency.gateway.breakdown:
+                print(f"    {line}", flush=True)
+        if args.only in (None, "ingest"):
+            ingest_options = ingest_rate.IngestOptions(
+                messages=args.messages,
+                database=database,
+                broker_persistence=args.broker_persistence,
+                profile=args.profile / f"db{index}" if args.profile else None,
+            )
+            print(f"B: ingest rate ({database.split('://')[0]}) ...", flush=True)
+            ingest = await ingest_rate.run(ingest_options, workdir / f"ingest-{index}")
+            results.ingest.append(ingest)
+            print(report.ingest_line(ingest), flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="campus-bench-"))
+    workdir.chmod(0o755)  # Mosquitto started as root runs as `mosquitto` and writes below it
+    try:
+        results = asyncio.run(run(args, workdir))
+    except BenchError as exc:
+        print(f"bench: {exc}\nbench: logs and configs kept in {workdir}", file=sys.stderr)
+        return 2
+    measured = results.machine["gateway measured"]
+    now = source_fingerprint()
+    if now != measured:  # someone edited the gateway while it was being measured
+        results.machine["gateway measured"] = f"{measured}; CHANGED during the run to {now}"
+    if args.keep:
+        print(f"bench: kept {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    text = report.section(results.machine, results.latency, results.ingest, args)
+    if args.no_write or args.profile or args.trace:
+        print(text)
+    else:
+        report.write_report(args.output, text)
+        print(f"bench: results written to {args.output}")
+    passed = all(r.passed for r in results.latency) and all(r.passed for r in results.ingest)
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

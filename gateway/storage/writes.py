@@ -1,0 +1,209 @@
+"""What the runtime writes, as functions of a `Connection` (run by `DatabaseWriter`):
+events (each (device, id) once), alarms with their police deliveries, device status, and
+delivery outcomes. Core statements: this is the alarm path, the ORM's flush costs more than
+the inserts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Insert, Table, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from gateway.domain import ALARM_KIND_OF_EVENT, DeviceEvent, DeviceRef
+from gateway.settings import AlarmButton, School
+from gateway.storage.models import Alarm, Device, Event, PoliceDelivery
+
+EventKey = tuple[str, str, str, str]
+RESPONSE_KEEP = 500  # characters of the endpoint's answer kept for the record
+
+EVENTS = cast(Table, Event.__table__)
+ALARMS = cast(Table, Alarm.__table__)
+DELIVERIES = cast(Table, PoliceDelivery.__table__)
+DEVICES = cast(Table, Device.__table__)
+
+
+def event_key(event: DeviceEvent) -> EventKey:
+    ref = event.device
+    return (ref.school_id, ref.kind.value, ref.device_id, event.message_id)
+
+
+def lane_of(alarm: Alarm) -> str:
+    """Deliveries in one lane keep their order: one lane per button."""
+    return f"{alarm.school_id}/{alarm.device_id}"
+
+
+def new_alarm_id(received_at: datetime) -> str:
+    return f"{received_at:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:12]}"
+
+
+def _insert_ignoring_duplicates(connection: Connection) -> Insert:
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(EVENTS).on_conflict_do_nothing(constraint="uq_events_message")
+    return sqlite.insert(EVENTS).on_conflict_do_nothing()
+
+
+def insert_events(connection: Connection, events: Sequence[DeviceEvent]) -> dict[EventKey, int]:
+    """Insert the events not stored yet; return the new rows' ids by event key.
+    Copies of one message inside `events` are inserted once."""
+    if not events:
+        return {}
+    rows: dict[EventKey, dict[str, Any]] = {}
+    for event in events:
+        rows.setdefault(event_key(event), _event_row(event))
+    c = EVENTS.c
+    statement = _insert_ignoring_duplicates(connection).returning(
+        c.id, c.school_id, c.device_kind, c.device_id, c.message_id
+    )
+    result = connection.execute(statement, list(rows.values()))
+    return {(r.school_id, r.device_kind, r.device_id, r.message_id): r.id for r in result}
+
+
+def _event_row(event: DeviceEvent) -> dict[str, Any]:
+    return {
+        "school_id": event.device.school_id,
+        "device_kind": event.device.kind.value,
+        "device_id": event.device.device_id,
+        "message_id": event.message_id,
+        "kind": event.kind.value,
+        "transport": event.transport.value,
+        "occurred_at": event.occurred_at,
+        "received_at": event.received_at,
+        "clock_skew_s": (event.received_at - event.occurred_at).total_seconds(),
+        "topic": event.topic,
+        "raw_payload": event.raw_payload,
+        "guard_id": event.guard_id,
+        "tag": event.tag,
+    }
+
+
+def create_alarm(
+    connection: Connection,
+    *,
+    event_id: int,
+    event: DeviceEvent,
+    school: School,
+    button: AlarmButton,
+    endpoint_ids: Sequence[str],
+) -> tuple[Alarm, list[PoliceDelivery]]:
+    """Store an alarm and one delivery per police endpoint. The returned objects carry the
+    stored values; they are not attached to any session."""
+    values = {
+        "alarm_id": new_alarm_id(event.received_at),
+        "event_id": event_id,
+        "kind": ALARM_KIND_OF_EVENT[event.kind].value,
+        "school_id": school.id,
+        "school_name": school.name,
+        "device_id": button.id,
+        "location": button.location,
+        "zone": button.zone,
+        "camera_id": button.camera,
+        "source_id": event.message_id,
+        "occurred_at": event.occurred_at,
+        "received_at": event.received_at,
+    }
+    alarm_pk = connection.execute(insert(ALARMS).values(values).returning(ALARMS.c.id)).scalar_one()
+    alarm = Alarm(id=alarm_pk, **values)
+    if not endpoint_ids:
+        return alarm, []
+    rows = [
+        {
+            "alarm_pk": alarm_pk,
+            "endpoint_id": endpoint_id,
+            "lane": lane_of(alarm),
+            "attempts": 0,
+            "created_at": event.received_at,
+            "next_attempt_at": event.received_at,
+        }
+        for endpoint_id in endpoint_ids
+    ]
+    result = connection.execute(
+        insert(DELIVERIES).values(rows).returning(DELIVERIES.c.id, DELIVERIES.c.endpoint_id)
+    )
+    ids = {endpoint_id: delivery_id for delivery_id, endpoint_id in result.all()}
+    return alarm, [PoliceDelivery(id=ids[row["endpoint_id"]], **row) for row in rows]
+
+
+def set_device_online(
+    connection: Connection, ref: DeviceRef, *, online: bool, at: datetime
+) -> bool:
+    """Record a status; return True when it changed."""
+    c = DEVICES.c
+    where = (c.school_id == ref.school_id, c.kind == ref.kind.value, c.device_id == ref.device_id)
+    current = connection.execute(select(c.id, c.online).where(*where)).first()
+    if current is None:
+        connection.execute(
+            insert(DEVICES).values(
+                school_id=ref.school_id,
+                kind=ref.kind.value,
+                device_id=ref.device_id,
+                online=online,
+                status_changed_at=at,
+                last_seen_at=at,
+            )
+        )
+        return True
+    changed = current.online is not online
+    values: dict[str, Any] = {"last_seen_at": at}
+    if changed:
+        values.update(online=online, status_changed_at=at)
+    connection.execute(update(DEVICES).where(c.id == current.id).values(values))
+    return changed
+
+
+def count_online(connection: Connection) -> int:
+    result = connection.execute(
+        select(func.count()).select_from(DEVICES).where(DEVICES.c.online.is_(True))
+    )
+    return int(result.scalar_one())
+
+
+def record_acknowledged(
+    connection: Connection,
+    delivery_id: int,
+    *,
+    at: datetime,
+    latency_s: float,
+    status: int | None,
+    response: str,
+) -> None:
+    c = DELIVERIES.c
+    connection.execute(
+        update(DELIVERIES)
+        .where(c.id == delivery_id)
+        .values(
+            attempts=c.attempts + 1,
+            last_attempt_at=at,
+            acknowledged_at=at,
+            latency_s=latency_s,
+            last_status=status,
+            last_response=response[:RESPONSE_KEEP],
+        )
+    )
+
+
+def record_failure(
+    connection: Connection,
+    delivery_id: int,
+    *,
+    at: datetime,
+    next_attempt_at: datetime,
+    status: int | None,
+    response: str,
+) -> None:
+    c = DELIVERIES.c
+    connection.execute(
+        update(DELIVERIES)
+        .where(c.id == delivery_id)
+        .values(
+            attempts=c.attempts + 1,
+            last_attempt_at=at,
+            next_attempt_at=next_attempt_at,
+            last_status=status,
+            last_response=response[:RESPONSE_KEEP],
+        )
+    )
