@@ -60,11 +60,19 @@ def check_config(config: ConfigOption) -> None:
     buttons = sum(len(s.alarm_buttons) for s in settings.schools)
     gates = sum(len(s.gates) for s in settings.schools)
     checkpoints = sum(len(s.checkpoints) for s in settings.schools)
-    typer.echo(
-        f"{config}: OK — {len(settings.schools)} schools, {buttons} alarm buttons, {gates} gates, "
-        f"{checkpoints} checkpoints, {len(settings.police)} police endpoints, "
-        f"{len(settings.modbus.devices)} modbus devices"
-    )
+    counts = [
+        _count(len(settings.schools), "school"),
+        _count(buttons, "alarm button"),
+        _count(gates, "gate"),
+        _count(checkpoints, "checkpoint"),
+        _count(len(settings.police), "police endpoint"),
+        _count(len(settings.modbus.devices), "modbus device"),
+    ]
+    typer.echo(f"{config}: OK — {', '.join(counts)}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 @app.command("run")
@@ -79,6 +87,11 @@ def run(
     _setup_logging(verbose)
     try:
         asyncio.run(serve(settings))
+    except ConfigError as exc:
+        typer.echo(f"{config}: the gateway cannot run this configuration", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(2) from exc
     except GatewayError as exc:
         raise _fail(exc) from exc
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.bus import EventBus
+from gateway.errors import StorageError
 from gateway.health import HealthBoard
 from gateway.metrics import GatewayMetrics
 from gateway.settings import Settings
@@ -36,6 +37,13 @@ async def open_context(settings: Settings) -> GatewayContext:
     engine = create_engine(settings.gateway.database_url, schema=settings.gateway.database_schema)
     try:
         await upgrade_database(engine)
+    except Exception as exc:  # whatever the driver raised: say which database and why
+        await engine.dispose()
+        reason = getattr(exc, "orig", None) or exc
+        raise StorageError(
+            f"cannot open the database {engine.url.render_as_string(hide_password=True)} "
+            f"(gateway.database_url): {reason}"
+        ) from exc
     except BaseException:
         await engine.dispose()
         raise

@@ -23,20 +23,22 @@ STARTUP_RETRY_MAX_S = 10.0
 TELEMETRY_LINGER_S = 0.02
 
 
-def make_senders(settings: Settings) -> list[AlarmSender]:
-    senders: list[AlarmSender] = []
-    unsupported = []
-    for index, endpoint in enumerate(settings.police):
-        if isinstance(endpoint, WebhookEndpoint):
-            senders.append(WebhookSender(endpoint))
-        else:
-            unsupported.append(
-                f"police[{index}].kind: {endpoint.kind} endpoints are not supported by this "
-                "version yet; use a webhook endpoint"
-            )
+def check_supported(settings: Settings) -> None:
+    """Refuse what the configuration allows but this version cannot do yet: an endpoint that
+    silently received nothing would be worse than not starting."""
+    unsupported = [
+        f"police[{index}].kind: {endpoint.kind} endpoints are not supported by this version "
+        "yet; use a webhook endpoint"
+        for index, endpoint in enumerate(settings.police)
+        if not isinstance(endpoint, WebhookEndpoint)
+    ]
     if unsupported:
         raise ConfigError(unsupported)
-    return senders
+
+
+def make_senders(settings: Settings) -> list[AlarmSender]:
+    check_supported(settings)
+    return [WebhookSender(e) for e in settings.police if isinstance(e, WebhookEndpoint)]
 
 
 def connection(mqtt: MqttSection, role: str) -> MqttConnection:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import uvicorn
 
 from gateway.app import create_app
+from gateway.context import close_context, open_context
 from gateway.errors import GatewayError
+from gateway.runtime import check_supported
 from gateway.settings import Settings
 
 
@@ -15,6 +17,11 @@ class RuntimeStopped(GatewayError):
 
 
 async def serve(settings: Settings) -> None:
+    check_supported(settings)
+    # Open the database first: a wrong URL or a missing folder is one clear line, not a
+    # traceback from inside the web server's start-up.
+    context = await open_context(settings)
+    await close_context(context)
     failures: list[BaseException] = []
     server: uvicorn.Server | None = None
 
@@ -34,5 +41,7 @@ async def serve(settings: Settings) -> None:
     )
     server = uvicorn.Server(config)
     await server.serve()
+    if not server.started and not failures:
+        raise RuntimeStopped("the gateway did not start (see the messages above)")
     if failures:
         raise RuntimeStopped(f"the runtime stopped: {failures[0]}") from failures[0]
