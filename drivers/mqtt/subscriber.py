@@ -186,30 +186,27 @@ class MqttSubscriber:
         )
 
     async def _read(self, client: aiomqtt.Client) -> AsyncIterator[list[InboundMessage]]:
-        messages = client.messages
-        iterator = aiter(messages)
+        iterator = aiter(client.messages)
         session = self._session
         while True:
             first = await anext(iterator)
             batch = [self._convert(first, session)]
-            await self._take_waiting(batch, messages, iterator, session)
+            self._take_waiting(client, batch, session)
             if self._linger_s and len(batch) < self._max_batch:
                 # Gather more for one transaction; a plain sleep (never a cancelled read,
                 # which could drop a message taken from the queue at that instant).
                 await asyncio.sleep(self._linger_s)
-                await self._take_waiting(batch, messages, iterator, session)
+                self._take_waiting(client, batch, session)
             yield batch
 
-    async def _take_waiting(
-        self,
-        batch: list[InboundMessage],
-        messages: aiomqtt.client.MessagesIterator,
-        iterator: AsyncIterator[aiomqtt.Message],
-        session: int,
+    def _take_waiting(
+        self, client: aiomqtt.Client, batch: list[InboundMessage], session: int
     ) -> None:
-        """Add what is already queued (no waiting), up to the batch size."""
-        while len(batch) < self._max_batch and len(messages) > 0:
-            batch.append(self._convert(await anext(iterator), session))
+        """Add what is already queued, up to the batch size. Straight from aiomqtt's queue:
+        its iterator makes a task and an `asyncio.wait` per message, a fifth of the CPU."""
+        queue = client._queue
+        while len(batch) < self._max_batch and not queue.empty():
+            batch.append(self._convert(queue.get_nowait(), session))
 
     @staticmethod
     def _convert(message: Any, session: int) -> InboundMessage:

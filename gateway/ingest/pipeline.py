@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -208,8 +209,10 @@ class IngestPipeline:
         duplicates = len(decoded.events) - len(new_events)
         if duplicates:
             metrics.events_duplicate.labels(Transport.MQTT.value).inc(duplicates)
+        ingested = Counter((e.kind.value, e.transport.value) for e in new_events)
+        for (kind, transport), count in ingested.items():
+            metrics.events_ingested.labels(kind, transport).inc(count)
         for event in new_events:
-            metrics.events_ingested.labels(event.kind.value, event.transport.value).inc()
             if event.is_alarm:
                 log.warning(
                     "ALARM %s from %s/%s (%s)",
