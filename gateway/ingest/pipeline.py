@@ -125,8 +125,14 @@ class IngestPipeline:
             return await self._store_retrying(decoded)
         except (IntegrityError, DataError) as exc:
             if len(decoded.events) + len(decoded.statuses) == 1:
+                # Kept in the log, whole, so that it can be replayed once the cause is fixed.
+                what = (
+                    f"{decoded.events[0].topic} {decoded.events[0].raw_payload!r}"
+                    if decoded.events
+                    else f"status of {decoded.statuses[0].device}"
+                )
                 self._context.metrics.events_rejected.labels("storage_refused").inc()
-                log.error("the database refused a message, set aside: %s", exc.orig)
+                log.error("the database refused %s: %s", what, exc.orig)
                 return [], [], False
         stored: Stored = ([], [], False)
         singles = [DecodedBatch(events=[e]) for e in decoded.events] + [
