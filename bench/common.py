@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gateway.storage.database import create_engine
 from gateway.storage.models import Event
+from tests.support.processes import stop_process
 from tests.support.site import SECRET, site_tree
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -161,13 +162,7 @@ class Broker:
         await wait_for_port(self.port, what="mosquitto")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
     @property
@@ -443,13 +438,7 @@ class GatewayProcess:
             return (await client.get(f"http://{HOST}:{self.port}/metrics")).text
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout_s=20)
         self.process = None
 
     def tail(self) -> str:

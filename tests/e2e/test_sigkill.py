@@ -23,6 +23,7 @@ from gateway.storage.database import create_engine
 from gateway.storage.models import Alarm
 from simulators.button import press_button
 from tests.support.police import eventually, police_centre
+from tests.support.processes import stop_process
 from tests.support.services import MosquittoBroker, free_port
 from tests.support.site import site_tree
 
@@ -72,13 +73,7 @@ class GatewayProcess:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout_s=15)
 
 
 @pytest.fixture

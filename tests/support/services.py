@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import stop_process
+
 REQUIRE = os.environ.get("CAMPUS_REQUIRE_SERVICES") == "1"
 POSTGRES_URL = os.environ.get(
     "CAMPUS_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -100,13 +102,7 @@ class MosquittoBroker:
         wait_for_port(self.host, self.port)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
     def restart(self) -> None:
