@@ -171,18 +171,14 @@ def record_acknowledged(
     status: int | None,
     response: str,
 ) -> None:
-    c = DELIVERIES.c
-    connection.execute(
-        update(DELIVERIES)
-        .where(c.id == delivery_id)
-        .values(
-            attempts=c.attempts + 1,
-            last_attempt_at=at,
-            acknowledged_at=at,
-            latency_s=latency_s,
-            last_status=status,
-            last_response=response[:RESPONSE_KEEP],
-        )
+    _record_attempt(
+        connection,
+        delivery_id,
+        at=at,
+        status=status,
+        response=response,
+        acknowledged_at=at,
+        latency_s=latency_s,
     )
 
 
@@ -195,6 +191,25 @@ def record_failure(
     status: int | None,
     response: str,
 ) -> None:
+    _record_attempt(
+        connection,
+        delivery_id,
+        at=at,
+        status=status,
+        response=response,
+        next_attempt_at=next_attempt_at,
+    )
+
+
+def _record_attempt(
+    connection: Connection,
+    delivery_id: int,
+    *,
+    at: datetime,
+    status: int | None,
+    response: str,
+    **outcome: Any,
+) -> None:
     c = DELIVERIES.c
     connection.execute(
         update(DELIVERIES)
@@ -202,8 +217,8 @@ def record_failure(
         .values(
             attempts=c.attempts + 1,
             last_attempt_at=at,
-            next_attempt_at=next_attempt_at,
             last_status=status,
             last_response=response[:RESPONSE_KEEP],
+            **outcome,
         )
     )
