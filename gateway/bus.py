@@ -37,6 +37,11 @@ class EventBus:
     def __init__(self) -> None:
         self._subscribers: set[Subscription] = set()
 
+    @property
+    def listened(self) -> bool:
+        """Whether anyone subscribes: publishers skip building notices nobody reads."""
+        return bool(self._subscribers)
+
     def publish(self, topic: str, data: dict[str, Any]) -> None:
         notice = Notice(topic, data)
         for subscriber in self._subscribers:

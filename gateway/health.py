@@ -42,6 +42,3 @@ class HealthBoard:
 
     def snapshot(self) -> dict[str, ComponentState]:
         return dict(self._states)
-
-    def all_up(self) -> bool:
-        return all(state.up for state in self._states.values())

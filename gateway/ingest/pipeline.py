@@ -227,6 +227,14 @@ class IngestPipeline:
                     event.device.device_id,
                     event.message_id,
                 )
+        if self._context.bus.listened:
+            self._publish(decoded, new_events, status_changed)
+
+    def _publish(
+        self, decoded: DecodedBatch, new_events: list[DeviceEvent], status_changed: bool
+    ) -> None:
+        for event in new_events:
+            if event.is_alarm:
                 self._context.bus.publish(
                     "alarm",
                     {

@@ -3,6 +3,7 @@ Mosquitto, a real database (SQLite and PostgreSQL) and the simulated police cent
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -76,9 +77,18 @@ async def test_press_is_stored_and_forwarded_to_every_endpoint(
             mosquitto, database, {"city-110": first.url, "district-110": second.url}
         ) as app,
     ):
-        sent = await press_button(
-            publisher, prefix=PREFIX, school="fy-dongguan-ms", button="btn-north", event="press"
-        )
+        async with context_of(app).bus.subscribe() as notices:
+            sent = await press_button(
+                publisher, prefix=PREFIX, school="fy-dongguan-ms", button="btn-north", event="press"
+            )
+            notice = await asyncio.wait_for(notices.get(), 10)
+            while notice.topic != "alarm":
+                notice = await asyncio.wait_for(notices.get(), 10)
+        assert notice.data == {
+            "school_id": "fy-dongguan-ms",
+            "device_id": "btn-north",
+            "kind": "press",
+        }
         await eventually(
             lambda: len(first.centre.receipts) == 1 and len(second.centre.receipts) == 1,
             what="both centres to receive the press",
