@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.bus import EventBus
@@ -34,6 +36,7 @@ class GatewayContext:
 
 async def open_context(settings: Settings) -> GatewayContext:
     """Connect and migrate the database; make the metrics, health board and bus."""
+    _check_sqlite_folder(settings.gateway.database_url)
     engine = create_engine(settings.gateway.database_url, schema=settings.gateway.database_schema)
     try:
         await upgrade_database(engine)
@@ -66,3 +69,16 @@ async def open_context(settings: Settings) -> GatewayContext:
 async def close_context(context: GatewayContext) -> None:
     await context.writer.aclose()
     await context.engine.dispose()
+
+
+def _check_sqlite_folder(url: str) -> None:
+    """SQLite creates the file but not its folder: say so plainly, before connecting."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return
+    folder = Path(parsed.database).parent
+    if not folder.is_dir():
+        raise StorageError(
+            f"cannot open the database {url} (gateway.database_url): "
+            f"the folder {folder} does not exist"
+        )
