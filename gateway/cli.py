@@ -229,5 +229,60 @@ def simulate_police(
         pass
 
 
+@simulate_app.command("gate-panel")
+def simulate_gate_panel(
+    host: Annotated[str, typer.Option(help="Address to serve Modbus TCP on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Modbus TCP port")] = 5020,
+    unit: Annotated[int, typer.Option(help="Modbus unit id")] = 1,
+    speed: Annotated[
+        float, typer.Option(help="Simulated seconds per real second (60: a day in 24 min)")
+    ] = 60.0,
+    seed: Annotated[int, typer.Option(help="Seed of the guard's day")] = 1,
+    press_every_min: Annotated[
+        float | None,
+        typer.Option(help="Press the alarm button every N simulated minutes (default never)"),
+    ] = None,
+) -> None:
+    """A gate-post panel over Modbus TCP with a scripted guard: discrete input 0 = post
+    occupied, discrete input 1 = gate open, coil 3 = the alarm button."""
+    from simulators.gate_panel import GatePanelOptions, serve_gate_panel
+
+    _setup_logging()
+    options = GatePanelOptions(
+        host=host,
+        port=port,
+        unit=unit,
+        speed=speed,
+        seed=seed,
+        press_every_min=press_every_min,
+    )
+    try:
+        asyncio.run(serve_gate_panel(options))
+    except GatewayError as exc:
+        raise _fail(exc) from exc
+    except KeyboardInterrupt:
+        pass
+
+
+@simulate_app.command("camera")
+def simulate_camera(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8554,
+    present: Annotated[bool, typer.Option(help="A guard at the post at the start")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the drawn scene")] = 7,
+) -> None:
+    """A camera at a gate post: GET /snapshot.jpg, GET /reference.jpg (the empty post),
+    PUT /presence {"present": true|false}, PUT /lights {"gain": 1.6}."""
+    from simulators.camera import CameraOptions, serve_camera
+
+    _setup_logging()
+    try:
+        asyncio.run(serve_camera(CameraOptions(host=host, port=port, present=present, seed=seed)))
+    except GatewayError as exc:
+        raise _fail(exc) from exc
+    except KeyboardInterrupt:
+        pass
+
+
 def main() -> None:
     app()

@@ -61,6 +61,7 @@ class Transport(StrEnum):
     MQTT = "mqtt"
     MODBUS = "modbus"
     API = "api"
+    CAMERA = "camera"
 
 
 class Role(StrEnum):
@@ -78,6 +79,16 @@ class DeviceRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Picture:
+    """A camera snapshot kept with an event (presence evidence, later alarm pictures)."""
+
+    camera_id: str
+    taken_at: datetime  # UTC
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceEvent:
     """A normalized event from any transport, before it is stored."""
 
@@ -91,6 +102,7 @@ class DeviceEvent:
     raw_payload: str
     guard_id: str | None = None
     tag: str | None = None
+    picture: Picture | None = None
 
     @property
     def is_alarm(self) -> bool:

@@ -82,5 +82,35 @@ class GatewayMetrics:
             registry=self.registry,
         )
 
+        self.alerts_raised = Counter(
+            "campus_alerts_raised_total",
+            "Alerts raised on {prefix}/{school}/gateway/alert, by kind",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.gates_unstaffed = Gauge(
+            "campus_gates_unstaffed",
+            "Gate posts that are unstaffed (or of unknown state) now",
+            registry=self.registry,
+        )
+        self.modbus_device_online = Gauge(
+            "campus_modbus_device_online",
+            "1 while a Modbus device answers its polls, 0 once it is offline",
+            ["device"],
+            registry=self.registry,
+        )
+        self.modbus_poll_failures = Counter(
+            "campus_modbus_poll_failures_total",
+            "Modbus polls that failed (timeout, exception response, bad frame, no connection)",
+            ["device"],
+            registry=self.registry,
+        )
+        self.camera_online = Gauge(
+            "campus_camera_online",
+            "1 while a post camera gives pictures, 0 once it is offline",
+            ["camera"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

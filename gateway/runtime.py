@@ -8,14 +8,19 @@ import gc
 import logging
 from collections.abc import Callable
 
+from drivers.mqtt.publisher import MqttPublisher
 from drivers.mqtt.subscriber import MqttConnection, MqttSubscriber
+from gateway.alerts import AlertOutbox
 from gateway.context import GatewayContext
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, DeviceUnavailable
+from gateway.ingest.camera import CameraIngest
 from gateway.ingest.decode import SiteDirectory
+from gateway.ingest.modbus import ModbusIngest
 from gateway.ingest.pipeline import IngestPipeline, RejectionLog
 from gateway.linkage.outbox import PoliceOutbox
 from gateway.linkage.senders import AlarmSender, WebhookSender
 from gateway.settings import MqttSection, Settings, WebhookEndpoint
+from gateway.staffing.watch import GateWatch
 from gateway.storage.devices import DeviceRepository
 
 log = logging.getLogger("gateway.runtime")
@@ -77,6 +82,26 @@ class GatewayRuntime:
         )
         self.directory = SiteDirectory(settings)
         prefix = settings.mqtt.topic_prefix
+        self.alerts = AlertOutbox(
+            context.writer,
+            context.sessions,
+            topic_prefix=prefix,
+            zone=settings.gateway.zone,
+            metrics=context.metrics,
+            health=context.health,
+        )
+        self.gate_watch = GateWatch(settings, self.alerts, context.metrics)
+        self.rejections = RejectionLog()
+        # Modbus, camera and the guards' check-ins: events decoded elsewhere, stored at once.
+        self.devices = IngestPipeline(
+            context,
+            self.directory,
+            self.outbox,
+            self.rejections,
+            listeners=[self.gate_watch.observe],
+        )
+        self.modbus = ModbusIngest(context, self.devices, self.alerts)
+        self.cameras = CameraIngest(context, self.devices, self.alerts)
         self.status_topic = f"{prefix}/gateway/status"
         self._alarm_topic = f"{prefix}/+/alarm/+/event"
         health = context.health
@@ -117,8 +142,9 @@ class GatewayRuntime:
         # Everything made so far lives as long as the process: keep the collector from
         # walking it again and again (its full passes stalled the loop for ~100 ms).
         gc.freeze()
-        rejections = RejectionLog()
+        rejections = self.rejections
         mqtt = self.context.settings.mqtt
+        listeners = [self.gate_watch.observe]
         # Some brokers (amqtt) also hand a connection the retained messages of other
         # connections' filters: the gateway's own topics are skipped on both.
         alarms = IngestPipeline(
@@ -130,6 +156,7 @@ class GatewayRuntime:
             self.outbox,
             rejections,
             skip=lambda topic: self._is_alarm_event(topic) or self._is_own(topic),
+            listeners=listeners,
         )
         alarm_subscriber = MqttSubscriber(
             connection(mqtt, "alarms"),
@@ -153,8 +180,33 @@ class GatewayRuntime:
                 group.create_task(
                     self._consume(telemetry_subscriber, telemetry), name="ingest:telemetry"
                 )
+                group.create_task(self._publish_alerts(), name="alerts")
+                group.create_task(self.gate_watch.run(self.context.sessions), name="gate-watch")
+                if self.modbus.configured:
+                    group.create_task(self.modbus.run(), name="modbus")
+                if self.cameras.configured:
+                    group.create_task(self.cameras.run(), name="cameras")
         finally:
             await self.outbox.aclose()
+
+    async def _publish_alerts(self) -> None:
+        mqtt = self.context.settings.mqtt
+        delay = mqtt.reconnect_initial_s
+        while True:
+            publisher = MqttPublisher(
+                mqtt.url,
+                client_id=f"{mqtt.client_id}-alerts",
+                timeout_s=mqtt.connect_timeout_s,
+                ca_file=mqtt.ca_file,
+            )
+            try:
+                async with publisher:
+                    delay = mqtt.reconnect_initial_s
+                    await self.alerts.run(publisher)
+            except DeviceUnavailable as exc:
+                self.context.health.report("broker:alerts", up=False, detail=str(exc))
+                await asyncio.sleep(delay)
+                delay = min(mqtt.reconnect_max_s, delay * 2)
 
     def _broker_state(self, component: str) -> Callable[[bool, str], None]:
         metrics = self.context.metrics

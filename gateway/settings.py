@@ -175,9 +175,38 @@ class AlarmButton(Model):
     camera: Identifier | None = None
 
 
+class PostPresence(Model):
+    """OpenCV presence detection at a gate post: corroborating evidence, never the judge."""
+
+    interval_s: float = Field(2.0, gt=0, le=3600)
+    timeout_s: float = Field(5.0, gt=0, le=120)
+    threshold: float = Field(0.02, gt=0, lt=1)
+    confirm_frames: int = Field(2, ge=1, le=100)
+    offline_after_failures: int = Field(3, ge=1)
+    # A JPEG of the empty post; without one the first frame is taken as the empty post.
+    reference: str | None = None
+    # x, y, width, height as fractions of the frame: the part that shows the post.
+    region: tuple[float, float, float, float] | None = None
+
+    @field_validator("region")
+    @classmethod
+    def _region(
+        cls, value: tuple[float, float, float, float] | None
+    ) -> tuple[float, float, float, float] | None:
+        if value is None:
+            return None
+        x, y, w, h = value
+        if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 - x and 0 < h <= 1 - y):
+            raise ValueError("must be [x, y, width, height], fractions of the frame inside it")
+        return value
+
+
 class Gate(Model):
     id: Identifier
     name: str = Field(min_length=1)
+    # A camera (under the school's cameras) watching the post: presence evidence.
+    camera: Identifier | None = None
+    presence: PostPresence = PostPresence()
 
 
 class Checkpoint(Model):
@@ -217,6 +246,12 @@ class School(Model):
                     f"alarm_buttons[{index}].camera: camera {button.camera!r} is not described "
                     "under this school's cameras (the police need its address and GB/T 28181 id)"
                 )
+        for index, gate in enumerate(self.gates):
+            if gate.camera is not None and gate.camera not in cameras:
+                raise ValueError(
+                    f"gates[{index}].camera: camera {gate.camera!r} is not described under "
+                    "this school's cameras (its url is needed)"
+                )
         return self
 
     def device_ids(self, kind: DeviceKind) -> set[str]:
@@ -231,6 +266,9 @@ class School(Model):
 
     def camera(self, camera_id: str) -> Camera | None:
         return next((c for c in self.cameras if c.id == camera_id), None)
+
+    def gate(self, gate_id: str) -> Gate | None:
+        return next((g for g in self.gates if g.id == gate_id), None)
 
 
 class SerialLine(Model):
@@ -330,6 +368,16 @@ class Settings(Model):
         _require_unique("modbus.devices", [d.id for d in self.modbus.devices])
         schools = {s.id: s for s in self.schools}
         devices = {d.id for d in self.modbus.devices}
+        lines: dict[str, ModbusDevice] = {}
+        for index, device in enumerate(self.modbus.devices):
+            if device.serial is None:
+                continue
+            other = lines.setdefault(device.serial.port, device)
+            if other.serial != device.serial:
+                raise ValueError(
+                    f"modbus.devices[{index}].serial: {device.id!r} and {other.id!r} share "
+                    f"{device.serial.port} with different line settings (one line, one speed)"
+                )
         for index, signal in enumerate(self.modbus.signals):
             where = f"modbus.signals[{index}]"
             if signal.device not in devices:

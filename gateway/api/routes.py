@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.api import alarms, auth_routes
+from gateway.api import alarms, auth_routes, compliance, gates
 
 
 def build_api_router() -> APIRouter:
@@ -12,4 +12,6 @@ def build_api_router() -> APIRouter:
     api = APIRouter(prefix="/api/v1")
     api.include_router(auth_routes.router)
     api.include_router(alarms.router)
+    api.include_router(gates.router)
+    api.include_router(compliance.router)
     return api

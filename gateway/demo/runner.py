@@ -6,12 +6,16 @@ receiving centre, and simulated buttons pressing every few seconds."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import uvicorn
 
+from drivers.camera.snapshots import encode_jpeg
 from drivers.mqtt.publisher import MqttPublisher
 from gateway.app import create_app
 from gateway.commands.users import add_user
@@ -20,9 +24,13 @@ from gateway.domain import Role
 from gateway.errors import ConfigError
 from gateway.settings import Settings, WebhookEndpoint, load_settings
 from simulators.button import press_forever
+from simulators.camera import CameraOptions, render, serve_camera
+from simulators.gate_panel import GatePanelOptions, panel_state, serve_gate_panel
 from simulators.police import PoliceCentre, PoliceOptions, serve_police
 
 log = logging.getLogger("gateway.demo")
+PANEL_SEED = 1
+PANEL_SPEED = 60.0  # a simulated day in 24 minutes
 BUILT_IN = Path(__file__).with_name("demo.yaml")
 DEMO_USERS = (
     (Role.ADMIN, "admin", "demo-admin-pass"),
@@ -51,6 +59,7 @@ async def run_demo(
 ) -> None:
     await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
     settings = demo_settings(config, directory, port)
+    settings = await asyncio.to_thread(_with_camera_references, settings, directory)
     endpoint = police_webhook(settings)
     police_url = urlsplit(endpoint.url)
     guard_school = settings.schools[0].id
@@ -84,6 +93,16 @@ async def run_demo(
                 ),
                 name="demo:police",
             )
+            panel = GatePanelOptions(port=_panel_port(settings), seed=PANEL_SEED, speed=PANEL_SPEED)
+            group.create_task(serve_gate_panel(panel), name="demo:gate-panel")
+            camera_url = _camera_url(settings)
+            if camera_url is not None:
+                camera = CameraOptions(
+                    host=camera_url.hostname or "127.0.0.1",
+                    port=camera_url.port or 80,
+                    presence_at=_guard_follows_panel(panel),
+                )
+                group.create_task(serve_camera(camera), name="demo:camera")
             gateway_task = group.create_task(server.serve(), name="demo:gateway")
             await police_ready.wait()
             # uvicorn offers no event for "started"; a short poll is enough here.
@@ -92,6 +111,7 @@ async def run_demo(
             if server.started:
                 _print_welcome(settings, port, endpoint.url, broker.url, directory)
                 async with MqttPublisher(broker.url, client_id="demo-buttons") as publisher:
+                    await _staff_other_gates(publisher, settings)
                     presses = group.create_task(
                         press_forever(
                             publisher,
@@ -108,6 +128,67 @@ async def run_demo(
                         stop.set()
                         await presses
             police_task.cancel()
+
+
+def _with_camera_references(settings: Settings, directory: Path) -> Settings:
+    """Give each simulated post camera a picture of its empty post, as an installer would
+    take one on site (otherwise the first frame is taken as empty, and the demo's guard is
+    at his post when it starts)."""
+    schools = []
+    for school in settings.schools:
+        gates = []
+        for gate in school.gates:
+            if gate.camera is not None and gate.presence.reference is None:
+                path = directory / f"{gate.camera}-empty-post.jpg"
+                empty = render(CameraOptions(), present=False)
+                path.write_bytes(encode_jpeg(empty, quality=90))
+                presence = gate.presence.model_copy(update={"reference": str(path)})
+                gate = gate.model_copy(update={"presence": presence})
+            gates.append(gate)
+        schools.append(school.model_copy(update={"gates": gates}))
+    return settings.model_copy(update={"schools": schools})
+
+
+def _panel_port(settings: Settings) -> int:
+    devices = settings.modbus.devices
+    return devices[0].port if devices else 15020
+
+
+def _camera_url(settings: Settings) -> SplitResult | None:
+    for school in settings.schools:
+        for gate in school.gates:
+            if gate.camera is not None and (camera := school.camera(gate.camera)) is not None:
+                return urlsplit(camera.url)
+    return None
+
+
+def _guard_follows_panel(panel: GatePanelOptions) -> Callable[[float], bool]:
+    """The camera sees what the panel's occupancy input says, on the same simulated clock."""
+    start = datetime.combine(date.today(), panel.start_at)
+    seed = panel.seed if panel.seed is not None else PANEL_SEED
+
+    def present(elapsed_s: float) -> bool:
+        at = start + timedelta(seconds=elapsed_s * panel.speed)
+        return panel_state(at, seed=seed).guard_present
+
+    return present
+
+
+async def _staff_other_gates(publisher: MqttPublisher, settings: Settings) -> None:
+    """Gates without a panel get a guard who reports for duty over MQTT, so that the demo's
+    only unstaffed alerts are the panel guard's long absence."""
+    paneled = {(s.school, s.target_id) for s in settings.modbus.signals if s.target_kind == "gate"}
+    now = datetime.now(UTC).isoformat()
+    for school in settings.schools:
+        for gate in school.gates:
+            if (school.id, gate.id) in paneled:
+                continue
+            body = {"event": "guard_on", "ts": now, "id": f"demo-duty-{now}", "guard": "demo"}
+            await publisher.publish(
+                f"{settings.mqtt.topic_prefix}/{school.id}/gate/{gate.id}/event",
+                json.dumps(body),
+                qos=1,
+            )
 
 
 def _print_welcome(
@@ -128,6 +209,9 @@ def _print_welcome(
         "  Logins (demo only):",
         *[f"    {role.value:<10} {user} / {password}" for role, user, password in DEMO_USERS],
         f"  Buttons pressing every few seconds at {len(settings.schools)} schools.",
+        f"  Gate panel (Modbus TCP) 127.0.0.1:{_panel_port(settings)}: a guard's day in 24 min;",
+        f"    live posts {base}/api/v1/gates, today's record "
+        f"{base}/api/v1/compliance/gate-staffing",
         "",
     ]
     print("\n".join(lines), flush=True)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from drivers.mqtt.subscriber import InboundMessage
 from gateway.context import GatewayContext
-from gateway.domain import DeviceEvent, Transport
+from gateway.domain import DeviceEvent
 from gateway.errors import PayloadRejected
 from gateway.ingest.decode import SiteDirectory, StatusChange, decode_message
 from gateway.linkage.outbox import PendingDelivery, PoliceOutbox, pending_delivery
@@ -28,12 +28,15 @@ from gateway.storage.writes import (
     create_alarm,
     event_key,
     insert_events,
+    insert_pictures,
     set_device_online,
 )
 
 log = logging.getLogger("gateway.ingest")
 
 Ack = Callable[[InboundMessage], None]
+# Told of the events just stored (after commit), e.g. the live gate-staffing watch.
+StoredListener = Callable[[Sequence[DeviceEvent]], None]
 NewAlarm = tuple[Alarm, list[PoliceDelivery]]
 Stored = tuple[list[DeviceEvent], list[PendingDelivery], bool]
 DB_RETRY_INITIAL_S = 0.2
@@ -87,12 +90,14 @@ class IngestPipeline:
         rejections: RejectionLog,
         *,
         skip: Callable[[str], bool] = lambda topic: False,
+        listeners: Sequence[StoredListener] = (),
     ) -> None:
         self._context = context
         self._directory = directory
         self._outbox = outbox
         self._rejections = rejections
         self._skip = skip
+        self._listeners = tuple(listeners)
 
     async def handle(self, batch: Sequence[InboundMessage], ack: Ack) -> None:
         decoded = DecodedBatch()
@@ -115,6 +120,16 @@ class IngestPipeline:
         for message in batch:
             ack(message)
         self._after_commit(decoded, new_events, deliveries, status_changed)
+
+    async def submit(
+        self, events: Sequence[DeviceEvent], statuses: Sequence[StatusChange] = ()
+    ) -> list[DeviceEvent]:
+        """Store events decoded elsewhere (Modbus, camera): returns once they are committed,
+        with the ones that were new (not duplicates)."""
+        decoded = DecodedBatch(list(events), list(statuses))
+        new_events, deliveries, status_changed = await self._store(decoded)
+        self._after_commit(decoded, new_events, deliveries, status_changed)
+        return new_events
 
     async def _store(self, decoded: DecodedBatch) -> Stored:
         """Store a batch; a record the database refuses (not a passing fault) is set aside
@@ -169,6 +184,7 @@ class IngestPipeline:
         ) -> tuple[list[DeviceEvent], list[tuple[Alarm, list[PoliceDelivery]]], int | None]:
             ids = insert_events(connection, decoded.events)
             new_events = _first_of_each(decoded.events, ids)
+            insert_pictures(connection, new_events, ids)
             alarms = []
             for event in new_events:
                 if not event.is_alarm:
@@ -212,9 +228,12 @@ class IngestPipeline:
     ) -> None:
         metrics = self._context.metrics
         self._outbox.submit(deliveries)
-        duplicates = len(decoded.events) - len(new_events)
-        if duplicates:
-            metrics.events_duplicate.labels(Transport.MQTT.value).inc(duplicates)
+        if len(decoded.events) > len(new_events):
+            duplicates = Counter(e.transport.value for e in decoded.events)
+            duplicates.subtract(e.transport.value for e in new_events)
+            for transport, count in duplicates.items():
+                if count > 0:
+                    metrics.events_duplicate.labels(transport).inc(count)
         ingested = Counter((e.kind.value, e.transport.value) for e in new_events)
         for (kind, transport), count in ingested.items():
             metrics.events_ingested.labels(kind, transport).inc(count)
@@ -227,6 +246,9 @@ class IngestPipeline:
                     event.device.device_id,
                     event.message_id,
                 )
+        if new_events:
+            for listener in self._listeners:
+                listener(new_events)
         if self._context.bus.listened:
             self._publish(decoded, new_events, status_changed)
 

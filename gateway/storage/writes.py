@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from gateway.domain import ALARM_KIND_OF_EVENT, DeviceEvent, DeviceRef
 from gateway.settings import AlarmButton, School
-from gateway.storage.models import Alarm, Device, Event, PoliceDelivery
+from gateway.storage.models import Alarm, Device, Event, PoliceDelivery, Snapshot
 
 EventKey = tuple[str, str, str, str]
 RESPONSE_KEEP = 500  # characters of the endpoint's answer kept for the record
@@ -25,6 +25,7 @@ EVENTS = cast(Table, Event.__table__)
 ALARMS = cast(Table, Alarm.__table__)
 DELIVERIES = cast(Table, PoliceDelivery.__table__)
 DEVICES = cast(Table, Device.__table__)
+SNAPSHOTS = cast(Table, Snapshot.__table__)
 
 
 def event_key(event: DeviceEvent) -> EventKey:
@@ -61,6 +62,25 @@ def insert_events(connection: Connection, events: Sequence[DeviceEvent]) -> dict
     )
     result = connection.execute(statement, list(rows.values()))
     return {(r.school_id, r.device_kind, r.device_id, r.message_id): r.id for r in result}
+
+
+def insert_pictures(
+    connection: Connection, events: Sequence[DeviceEvent], ids: dict[EventKey, int]
+) -> None:
+    """Keep the snapshots of newly stored events, beside them, in the same transaction."""
+    rows = [
+        {
+            "event_id": ids[event_key(event)],
+            "camera_id": event.picture.camera_id,
+            "taken_at": event.picture.taken_at,
+            "content_type": event.picture.content_type,
+            "data": event.picture.data,
+        }
+        for event in events
+        if event.picture is not None and event_key(event) in ids
+    ]
+    if rows:
+        connection.execute(insert(SNAPSHOTS), rows)
 
 
 def _event_row(event: DeviceEvent) -> dict[str, Any]:

@@ -154,7 +154,13 @@ def test_demo_config_matches_the_demo() -> None:
     assert settings.mqtt.port == 18830
     assert settings.gateway.database_url == "sqlite+aiosqlite:///demo-data/campus.db"
     assert [p.kind for p in settings.police] == ["webhook"]
-    assert settings.modbus.devices == []
+    # The gate panel the demo starts (simulators/gate_panel.py: DI0 post, DI1 gate, coil 3).
+    assert [(d.host, d.port, d.unit) for d in settings.modbus.devices] == [("127.0.0.1", 15020, 1)]
+    assert {(s.table, s.address, s.target) for s in settings.modbus.signals} == {
+        ("discrete_input", 0, "gate/gate-north"),
+        ("discrete_input", 1, "gate/gate-north"),
+        ("coil", 3, "alarm/btn-north"),
+    }
     assert [len(s.alarm_buttons) for s in settings.schools] == [3, 3]
 
 
@@ -578,6 +584,27 @@ INVALID = [
         _set("modbus.devices.0.poll_interval_s", 0),
         "modbus.devices[0].poll_interval_s",
         "greater than 0",
+    ),
+    case(
+        "one serial line at two speeds",
+        _append(
+            "modbus.devices",
+            {"id": "rtu-2", "unit": 2, "serial": {"port": "/dev/ttyUSB0", "baudrate": 19200}},
+        ),
+        "modbus.devices[2].serial",
+        "different line settings",
+    ),
+    case(
+        "gate camera not described",
+        _set("schools.0.gates.0.camera", "cam-nowhere"),
+        "schools[0].gates[0].camera",
+        "camera 'cam-nowhere' is not described",
+    ),
+    case(
+        "presence region outside the frame",
+        _set("schools.0.gates.0.presence", {"region": [0.5, 0.5, 0.6, 0.2]}),
+        "schools[0].gates[0].presence.region",
+        "inside it",
     ),
     case("modbus not a mapping", _set("modbus", ["panel-1"]), "modbus", "dictionary"),
     case(

@@ -1,0 +1,77 @@
+"""Compliance (spec 5): `GET /api/v1/compliance/gate-staffing?date=YYYY-MM-DD`."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from gateway.api.deps import Context, DbSession, require_roles, unprocessable, visible_schools
+from gateway.api.staffing_schemas import GateStaffingOut
+from gateway.auth.tokens import Principal
+from gateway.compliance.gate_staffing import (
+    JUDGED_SOURCES,
+    judge_gate_day,
+    local_day_window,
+    report_span,
+)
+from gateway.domain import Role
+from gateway.staffing.queries import reports_for_window
+
+router = APIRouter(prefix="/compliance", tags=["compliance"])
+
+ComplianceReader = Annotated[
+    Principal, Depends(require_roles(Role.GUARD, Role.POLICE, Role.INSPECTOR))
+]
+
+
+@router.get("/gate-staffing", response_model=list[GateStaffingOut])
+async def gate_staffing(
+    principal: ComplianceReader,
+    context: Context,
+    session: DbSession,
+    day: Annotated[
+        date | None,
+        Query(alias="date", description="Local day YYYY-MM-DD (default: today, so far)"),
+    ] = None,
+    school: Annotated[
+        str | None, Query(description="School id (default: every school you may see)")
+    ] = None,
+) -> list[GateStaffingOut]:
+    """Per gate: staffed seconds, the unstaffed intervals, whether the day is compliant (no
+    unstaffed interval longer than `rules.gate_max_unstaffed_s`), what each source said and
+    where the sources disagree."""
+    settings = context.settings
+    zone = settings.gateway.zone
+    now = datetime.now(UTC)
+    day = day or now.astimezone(zone).date()
+    start, _ = local_day_window(day, zone)
+    if start > now:
+        raise unprocessable(("query", "date"), f"{day} has not begun yet in {zone.key}")
+    schools = visible_schools(principal, settings, school)
+    max_s = settings.rules.gate_max_unstaffed_s
+    since, until = report_span(day, zone, max_unstaffed_s=max_s)
+    reports = await reports_for_window(session, start=since, end=until, school_ids=schools)
+    items = []
+    for item in settings.schools:
+        if schools is not None and item.id not in schools:
+            continue
+        for gate in item.gates:
+            judged = judge_gate_day(
+                reports.get((item.id, gate.id), []),
+                day=day,
+                tz=zone,
+                now=now,
+                max_unstaffed_s=max_s,
+            )
+            items.append(
+                GateStaffingOut.of(
+                    judged,
+                    school=(item.id, item.name),
+                    gate=(gate.id, gate.name),
+                    judged=JUDGED_SOURCES,
+                    zone=zone,
+                )
+            )
+    return items

@@ -1,0 +1,1 @@
+"""Gate-post staffing: live watch, check-in/out, reading reports back."""
