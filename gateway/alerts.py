@@ -26,6 +26,7 @@ from gateway.errors import DeviceUnavailable
 from gateway.health import HealthBoard
 from gateway.metrics import GatewayMetrics
 from gateway.storage.models import GatewayAlert
+from gateway.storage.retry import with_database
 from gateway.storage.writer import DatabaseWriter
 
 log = logging.getLogger("gateway.alerts")
@@ -150,16 +151,11 @@ class AlertOutbox:
         if not alerts:
             return
         zone = self._zone
-        delay = RETRY_INITIAL_S
-        while True:  # an alert is not dropped because the database is away for a while
-            try:
-                await self._writer.run(lambda connection: store_alerts(connection, alerts, zone))
-            except Exception as exc:  # the database driver's errors, whatever they are
-                self._health.report("database", up=False, detail=f"{type(exc).__name__}: {exc}")
-                await asyncio.sleep(delay)
-                delay = min(RETRY_MAX_S, delay * 2)
-                continue
-            break
+        # An alert is not dropped because the database is away for a while.
+        await with_database(
+            lambda: self._writer.run(lambda connection: store_alerts(connection, alerts, zone)),
+            self._health,
+        )
         for alert in alerts:
             self._metrics.alerts_raised.labels(alert.kind.value).inc()
             log.warning(

@@ -90,7 +90,7 @@ class GatewayRuntime:
             metrics=context.metrics,
             health=context.health,
         )
-        self.gate_watch = GateWatch(settings, self.alerts, context.metrics)
+        self.gate_watch = GateWatch(settings, self.alerts, context.metrics, context.health)
         self.rejections = RejectionLog()
         # Modbus, camera and the guards' check-ins: events decoded elsewhere, stored at once.
         self.devices = IngestPipeline(

@@ -16,7 +16,6 @@ import hmac
 import json
 import re
 import secrets
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,14 +23,13 @@ from functools import partial
 
 import numpy as np
 import numpy.typing as npt
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from drivers.camera.snapshots import encode_jpeg
-from gateway.errors import ConfigError
+from simulators.http import listen, serve_asgi
 
 Image = npt.NDArray[np.uint8]
 REALM = "campus-camera"
@@ -208,19 +206,6 @@ class SimulatedCamera:
         )
 
 
-class _Server(uvicorn.Server):
-    """Sets `ready` once the listener is up (uvicorn only offers a flag to poll)."""
-
-    def __init__(self, config: uvicorn.Config, ready: asyncio.Event | None) -> None:
-        super().__init__(config)
-        self._ready = ready
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        if self.started and self._ready is not None:
-            self._ready.set()
-
-
 async def serve_camera(
     options: CameraOptions,
     *,
@@ -229,25 +214,9 @@ async def serve_camera(
 ) -> None:
     """Serve the camera until cancelled; `ready` is set once it accepts connections."""
     cam = camera if camera is not None else SimulatedCamera(options)
-    # Bound here, not by uvicorn: uvicorn calls sys.exit() when it cannot bind.
-    try:
-        family = socket.AF_INET6 if ":" in options.host else socket.AF_INET
-        sock = socket.create_server((options.host, options.port), family=family)
-    except OSError as exc:
-        raise ConfigError([f"camera {options.host}:{options.port}: cannot listen ({exc})"]) from exc
+    sock = listen(options.host, options.port, "camera")
     cam.port = int(sock.getsockname()[1])
-    config = uvicorn.Config(
-        cam.asgi_app(), log_level="warning", lifespan="off", timeout_graceful_shutdown=2
-    )
-    server = _Server(config, ready)
     try:
-        serving = asyncio.create_task(server.serve(sockets=[sock]), name="camera-http")
-        try:
-            await asyncio.wait({serving})  # unlike `await`, does not cancel it with us
-        except asyncio.CancelledError:
-            server.should_exit = True  # graceful stop: close the listener and connections
-            await asyncio.wait({serving})
-            raise
-        serving.result()
+        await serve_asgi(cam.asgi_app(), sock, name="camera-http", ready=ready)
     finally:
         sock.close()

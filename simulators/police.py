@@ -20,7 +20,6 @@ import dataclasses
 import json
 import logging
 import random
-import socket
 import time
 import uuid
 from collections import Counter
@@ -30,7 +29,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import uvicorn
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -47,6 +45,7 @@ from starlette.routing import Route
 
 from gateway.errors import ConfigError
 from gateway.linkage.signing import verify
+from simulators.http import listen, serve_asgi
 
 log = logging.getLogger(__name__)
 
@@ -362,36 +361,6 @@ def _describe(receipt: Receipt) -> str:
     )
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    # Bound here, not by uvicorn: uvicorn calls sys.exit() when it cannot bind.
-    sock: socket.socket | None = None
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        sock = socket.socket(family, kind, proto)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-    except OSError as exc:
-        if sock is not None:
-            sock.close()
-        raise ConfigError([f"police centre {host}:{port}: cannot listen ({exc})"]) from exc
-    return sock
-
-
-class _Server(uvicorn.Server):
-    """Sets `ready` once uvicorn's listeners are up (uvicorn only offers a flag to poll)."""
-
-    def __init__(self, config: uvicorn.Config, ready: asyncio.Event | None) -> None:
-        super().__init__(config)
-        self._ready = ready
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        if self.started and self._ready is not None:
-            self._ready.set()
-
-
 async def serve_police(
     options: PoliceOptions,
     *,
@@ -402,24 +371,8 @@ async def serve_police(
 ) -> None:
     """Serve the centre until cancelled; `ready` is set once it accepts connections."""
     app = (centre if centre is not None else PoliceCentre(options)).asgi_app()
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        lifespan="off",
-        timeout_graceful_shutdown=2,  # a request held by delay_s must not hold up a stop
-    )
-    server = _Server(config, ready)
-    sock = _listen(host, port)
+    sock = listen(host, port, "police centre")
     try:
-        serving = asyncio.create_task(server.serve(sockets=[sock]), name="police-centre-http")
-        try:
-            await asyncio.wait({serving})  # unlike `await`, does not cancel it with us
-        except asyncio.CancelledError:
-            server.should_exit = True  # graceful stop: close the listener and connections
-            await asyncio.wait({serving})
-            raise
-        serving.result()
+        await serve_asgi(app, sock, name="police-centre-http", ready=ready)
     finally:
         sock.close()

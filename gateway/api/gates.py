@@ -45,7 +45,7 @@ async def _watch(request: Request, context: GatewayContext, session: DbSession) 
         metrics=context.metrics,
         health=context.health,
     )
-    watch = GateWatch(context.settings, alerts, context.metrics)
+    watch = GateWatch(context.settings, alerts, context.metrics, context.health)
     await watch.load(session)
     return watch
 

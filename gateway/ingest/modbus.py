@@ -4,7 +4,6 @@ and raises an alert, and its recovery clears it."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections import defaultdict
@@ -30,6 +29,7 @@ from gateway.ingest.decode import StatusChange
 from gateway.ingest.pipeline import IngestPipeline
 from gateway.settings import ModbusDevice, ModbusSignal, Settings
 from gateway.storage.models import Event
+from gateway.storage.retry import with_database
 
 log = logging.getLogger("gateway.modbus")
 
@@ -163,18 +163,8 @@ class ModbusIngest:
         unless the record already holds it."""
         signal = mapping.signal
         kinds = [k.value for k in (signal.on, signal.off) if k is not None]
-        delay = 0.5
-        while True:  # the database may be away for a while: wait, do not guess
-            try:
-                last = await self._last_kind(mapping, kinds)
-            except Exception as exc:  # the database driver's errors, whatever they are
-                self._context.health.report(
-                    "database", up=False, detail=f"{type(exc).__name__}: {exc}"
-                )
-                await asyncio.sleep(delay)
-                delay = min(30.0, delay * 2)
-                continue
-            break
+        # The database may be away for a while: wait for the record, do not guess.
+        last = await with_database(lambda: self._last_kind(mapping, kinds), self._context.health)
         if last is not None:
             return bool(last != kind.value)
         return mapping.ref.kind is DeviceKind.GATE or kind is signal.on

@@ -27,9 +27,11 @@ from gateway.compliance.gate_staffing import (
     unstaffed_for_s,
 )
 from gateway.domain import DeviceEvent, DeviceKind, EventKind
+from gateway.health import HealthBoard
 from gateway.metrics import GatewayMetrics
 from gateway.settings import Settings
 from gateway.staffing.queries import GateKey, latest_reports, recent_reports
+from gateway.storage.retry import with_database
 
 log = logging.getLogger("gateway.staffing")
 CHECK_INTERVAL_S = 1.0
@@ -93,10 +95,12 @@ class GateWatch:
         settings: Settings,
         alerts: AlertOutbox,
         metrics: GatewayMetrics,
+        health: HealthBoard,
         *,
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
         self._settings = settings
+        self._health = health
         self._alerts = alerts
         self._metrics = metrics
         self._clock = clock
@@ -229,16 +233,11 @@ class GateWatch:
     async def run(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         # Loaded here, not before the runtime subscribes: alarms must flow even while the
         # events table cannot be read. Reports observed meanwhile are merged, not lost.
-        delay = 0.5
-        while True:
-            try:
-                async with sessions() as session:
-                    await self.load(session)
-                break
-            except Exception as exc:  # the database driver's errors, whatever they are
-                log.warning("gate watch waits for the database: %s", exc)
-                await asyncio.sleep(delay)
-                delay = min(30.0, delay * 2)
+        async def load() -> None:
+            async with sessions() as session:
+                await self.load(session)
+
+        await with_database(load, self._health)
         while True:
             alerts = self.check(self._clock())
             if alerts:

@@ -5,23 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import aiomqtt
 import pytest
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
 from sqlalchemy import select
 
 from drivers.mqtt.publisher import MqttPublisher
-from gateway.app import create_app
 from gateway.context import GatewayContext
 from gateway.domain import DeviceEvent, DeviceKind, DeviceRef, EventKind, Transport
 from gateway.settings import Settings, parse_settings
 from gateway.storage.models import GatewayAlert
+from tests.support.gateway import alert_listener, running
 from tests.support.police import eventually
 from tests.support.services import MosquittoBroker
 from tests.support.site import site_tree
@@ -36,38 +31,6 @@ def settings_for(broker: MosquittoBroker, database: tuple[str, str | None]) -> S
     tree = site_tree(mqtt_url=broker.url, database_url=url, database_schema=schema, police_urls={})
     tree["rules"] = {"gate_max_unstaffed_s": 1}
     return parse_settings(tree)
-
-
-@asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
-        context: GatewayContext = app.state.context
-        await eventually(
-            lambda: all(
-                s.up for name, s in context.health.snapshot().items() if name.startswith("broker")
-            ),
-            what="the gateway to connect to the broker",
-        )
-        yield app
-
-
-@asynccontextmanager
-async def alert_listener(broker: MosquittoBroker) -> AsyncIterator[list[dict[str, Any]]]:
-    seen: list[dict[str, Any]] = []
-
-    async def listen(client: aiomqtt.Client) -> None:
-        async for message in client.messages:
-            body = json.loads(bytes(message.payload))  # type: ignore[arg-type]
-            seen.append({"topic": str(message.topic), **body})
-
-    async with aiomqtt.Client(broker.host, broker.port, identifier="alert-listener") as client:
-        await client.subscribe("campus/+/gateway/alert", qos=1)
-        task = asyncio.create_task(listen(client), name="alert-listener")
-        try:
-            yield seen
-        finally:
-            task.cancel()
 
 
 def matching(seen: list[dict[str, Any]], kind: str, gate: str) -> list[dict[str, Any]]:

@@ -5,24 +5,18 @@ Against a private Mosquitto, both databases and the simulated police centre."""
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
 
-import aiomqtt
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import select
 
 from drivers.modbus.server import PanelServer
 from drivers.modbus.types import Table
-from gateway.app import create_app
 from gateway.context import GatewayContext
 from gateway.settings import Settings, parse_settings
 from gateway.storage.models import Device, Event
+from tests.support.gateway import alert_listener, running
 from tests.support.police import eventually, police_centre
 from tests.support.services import MosquittoBroker
 from tests.support.site import site_tree
@@ -62,20 +56,6 @@ def settings_for(
     return parse_settings(tree)
 
 
-@asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
-        context: GatewayContext = app.state.context
-        await eventually(
-            lambda: all(
-                s.up for name, s in context.health.snapshot().items() if name.startswith("broker")
-            ),
-            what="the gateway to connect to the broker",
-        )
-        yield app
-
-
 async def modbus_events(app: FastAPI) -> list[tuple[str, str]]:
     context: GatewayContext = app.state.context
     async with context.sessions() as session:
@@ -94,30 +74,13 @@ async def online(app: FastAPI) -> dict[str, bool | None]:
     return {device: state for device, state in rows}
 
 
-@asynccontextmanager
-async def alerts(broker: MosquittoBroker) -> AsyncIterator[list[dict[str, Any]]]:
-    seen: list[dict[str, Any]] = []
-
-    async def listen(client: aiomqtt.Client) -> None:
-        async for message in client.messages:
-            seen.append(json.loads(bytes(message.payload)))  # type: ignore[arg-type]
-
-    async with aiomqtt.Client(broker.host, broker.port, identifier="modbus-alerts") as client:
-        await client.subscribe(f"campus/{DONGGUAN}/gateway/alert", qos=1)
-        task = asyncio.create_task(listen(client), name="alert-listener")
-        try:
-            yield seen
-        finally:
-            task.cancel()
-
-
 async def test_a_panel_drives_staffing_alarms_and_device_alerts(
     mosquitto: MosquittoBroker, database: tuple[str, str | None]
 ) -> None:
     async with (
         PanelServer(port=0) as panel,
         police_centre() as centre,
-        alerts(mosquitto) as seen,
+        alert_listener(mosquitto, f"campus/{DONGGUAN}/gateway/alert") as seen,
     ):
         settings = settings_for(mosquitto, database, centre.url, panel.port)
         async with running(settings) as app:

@@ -10,6 +10,7 @@ import pytest
 
 from gateway.alerts import AlertKind, AlertOutbox
 from gateway.domain import DeviceEvent, DeviceKind, DeviceRef, EventKind, Transport
+from gateway.health import HealthBoard
 from gateway.metrics import GatewayMetrics
 from gateway.settings import Settings, parse_settings
 from gateway.staffing.watch import GateWatch
@@ -55,7 +56,7 @@ def watch_and_clock() -> tuple[GateWatch, Clock, GatewayMetrics]:
     clock = Clock()
     metrics = GatewayMetrics()
     # check() and view() never touch the outbox: only run() hands it the alerts.
-    watch = GateWatch(site(), cast(AlertOutbox, None), metrics, clock=clock)
+    watch = GateWatch(site(), cast(AlertOutbox, None), metrics, HealthBoard(), clock=clock)
     return watch, clock, metrics
 
 
