@@ -42,12 +42,15 @@ class AlertKind(StrEnum):
     GATE_STAFFED = "gate_staffed"  # the post is staffed again: clears gate_unstaffed
     DEVICE_OFFLINE = "device_offline"
     DEVICE_ONLINE = "device_online"  # clears device_offline
+    POLICE_LINK_DOWN = "police_link_down"
+    POLICE_LINK_UP = "police_link_up"  # clears police_link_down
 
 
 # The kind each clearing alert ends.
 CLEARS: dict[AlertKind, AlertKind] = {
     AlertKind.GATE_STAFFED: AlertKind.GATE_UNSTAFFED,
     AlertKind.DEVICE_ONLINE: AlertKind.DEVICE_OFFLINE,
+    AlertKind.POLICE_LINK_UP: AlertKind.POLICE_LINK_DOWN,
 }
 
 

@@ -284,5 +284,44 @@ def simulate_camera(
         pass
 
 
+@simulate_app.command("dc09-receiver")
+def simulate_dc09_receiver(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP and UDP port")] = 7000,
+    key: Annotated[
+        str | None,
+        typer.Option(help="AES key: 16, 24 or 32 characters, as configured", envvar="DC09_KEY"),
+    ] = None,
+    account: Annotated[
+        list[str] | None, typer.Option(help="Accept only this account (repeatable)")
+    ] = None,
+    max_skew_s: Annotated[float, typer.Option(help="Accept timestamps this far ahead")] = 20.0,
+    max_age_s: Annotated[float, typer.Option(help="Accept timestamps this old")] = 40.0,
+    nak_first: Annotated[int, typer.Option(help="Answer NAK to the first N events")] = 0,
+    silent: Annotated[bool, typer.Option(help="Never answer (tests supervision)")] = False,
+) -> None:
+    """A SIA DC-09 alarm receiving centre on TCP and UDP: checks CRC, length, encryption and
+    timestamp, answers ACK or NAK, prints each event."""
+    from simulators.dc09_receiver import Dc09ReceiverOptions, serve_dc09_receiver
+
+    _setup_logging()
+    try:
+        options = Dc09ReceiverOptions(
+            host=host,
+            port=port,
+            key=key,
+            accounts=frozenset(a.upper() for a in account) if account else None,
+            max_skew_s=max_skew_s,
+            max_age_s=max_age_s,
+            nak_first=nak_first,
+            silent=silent,
+        )
+        asyncio.run(serve_dc09_receiver(options))
+    except GatewayError as exc:
+        raise _fail(exc) from exc
+    except KeyboardInterrupt:
+        pass
+
+
 def main() -> None:
     app()

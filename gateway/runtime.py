@@ -12,13 +12,15 @@ from drivers.mqtt.publisher import MqttPublisher
 from drivers.mqtt.subscriber import MqttConnection, MqttSubscriber
 from gateway.alerts import AlertOutbox
 from gateway.context import GatewayContext
-from gateway.errors import ConfigError, DeviceUnavailable
+from gateway.errors import DeviceUnavailable
 from gateway.ingest.camera import CameraIngest
 from gateway.ingest.decode import SiteDirectory
 from gateway.ingest.modbus import ModbusIngest
 from gateway.ingest.pipeline import IngestPipeline, RejectionLog
+from gateway.linkage.dc09.sender import SiaDc09Sender
 from gateway.linkage.outbox import PoliceOutbox
 from gateway.linkage.senders import AlarmSender, WebhookSender
+from gateway.linkage.supervision import PoliceLinkAlerts
 from gateway.settings import MqttSection, Settings, WebhookEndpoint
 from gateway.staffing.watch import GateWatch
 from gateway.storage.devices import DeviceRepository
@@ -28,22 +30,11 @@ STARTUP_RETRY_MAX_S = 10.0
 TELEMETRY_LINGER_S = 0.02
 
 
-def check_supported(settings: Settings) -> None:
-    """Refuse what the configuration allows but this version cannot do yet: an endpoint that
-    silently received nothing would be worse than not starting."""
-    unsupported = [
-        f"police[{index}].kind: {endpoint.kind} endpoints are not supported by this version "
-        "yet; use a webhook endpoint"
-        for index, endpoint in enumerate(settings.police)
-        if not isinstance(endpoint, WebhookEndpoint)
-    ]
-    if unsupported:
-        raise ConfigError(unsupported)
-
-
 def make_senders(settings: Settings) -> list[AlarmSender]:
-    check_supported(settings)
-    return [WebhookSender(e) for e in settings.police if isinstance(e, WebhookEndpoint)]
+    return [
+        WebhookSender(e) if isinstance(e, WebhookEndpoint) else SiaDc09Sender(e)
+        for e in settings.police
+    ]
 
 
 def connection(mqtt: MqttSection, role: str) -> MqttConnection:
@@ -72,9 +63,10 @@ class GatewayRuntime:
     def __init__(self, context: GatewayContext) -> None:
         self.context = context
         settings = context.settings
+        self.senders = make_senders(settings)
         self.outbox = PoliceOutbox(
             settings,
-            make_senders(settings),
+            self.senders,
             context.sessions,
             context.writer,
             context.metrics,
@@ -90,6 +82,11 @@ class GatewayRuntime:
             metrics=context.metrics,
             health=context.health,
         )
+        self.police_links = [
+            (sender, PoliceLinkAlerts(sender.endpoint_id, settings, self.alerts, context.health))
+            for sender in self.senders
+            if isinstance(sender, SiaDc09Sender)
+        ]
         self.gate_watch = GateWatch(settings, self.alerts, context.metrics, context.health)
         self.rejections = RejectionLog()
         # Modbus, camera and the guards' check-ins: events decoded elsewhere, stored at once.
@@ -182,6 +179,10 @@ class GatewayRuntime:
                 )
                 group.create_task(self._publish_alerts(), name="alerts")
                 group.create_task(self.gate_watch.run(self.context.sessions), name="gate-watch")
+                for sender, link in self.police_links:
+                    name = f"police-link:{sender.endpoint_id}"
+                    group.create_task(sender.supervise(link.on_link), name=name)
+                    group.create_task(link.run(), name=f"{name}:alerts")
                 if self.modbus.configured:
                     group.create_task(self.modbus.run(), name="modbus")
                 if self.cameras.configured:

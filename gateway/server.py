@@ -8,7 +8,6 @@ import uvicorn
 from gateway.app import create_app
 from gateway.context import close_context, open_context
 from gateway.errors import GatewayError
-from gateway.runtime import check_supported
 from gateway.settings import Settings
 
 
@@ -17,7 +16,6 @@ class RuntimeStopped(GatewayError):
 
 
 async def serve(settings: Settings) -> None:
-    check_supported(settings)
     # Open the database first: a wrong URL or a missing folder is one clear line, not a
     # traceback from inside the web server's start-up.
     context = await open_context(settings)

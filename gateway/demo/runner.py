@@ -22,9 +22,10 @@ from gateway.commands.users import add_user
 from gateway.demo.broker import EmbeddedBroker
 from gateway.domain import Role
 from gateway.errors import ConfigError
-from gateway.settings import Settings, WebhookEndpoint, load_settings
+from gateway.settings import Settings, SiaDc09Endpoint, WebhookEndpoint, load_settings
 from simulators.button import press_forever
 from simulators.camera import CameraOptions, render, serve_camera
+from simulators.dc09_receiver import Dc09ReceiverOptions, serve_dc09_receiver
 from simulators.gate_panel import GatePanelOptions, panel_state, serve_gate_panel
 from simulators.police import PoliceCentre, PoliceOptions, serve_police
 
@@ -103,6 +104,12 @@ async def run_demo(
                     presence_at=_guard_follows_panel(panel),
                 )
                 group.create_task(serve_camera(camera), name="demo:camera")
+            for dc09 in settings.police:
+                if isinstance(dc09, SiaDc09Endpoint):
+                    receiver = Dc09ReceiverOptions(
+                        host=dc09.host, port=dc09.port, key=dc09.key, accounts=None
+                    )
+                    group.create_task(serve_dc09_receiver(receiver), name=f"demo:{dc09.id}")
             gateway_task = group.create_task(server.serve(), name="demo:gateway")
             await police_ready.wait()
             # uvicorn offers no event for "started"; a short poll is enough here.
@@ -204,6 +211,11 @@ def _print_welcome(
         f"  Readiness           {base}/readyz",
         f"  Metrics             {base}/metrics",
         f"  Police centre       {police.scheme}://{police.netloc}/receipts   (what 110 received)",
+        *[
+            f"  DC-09 centre        {e.host}:{e.port} {e.transport} (its events print below)"
+            for e in settings.police
+            if isinstance(e, SiaDc09Endpoint)
+        ],
         f"  MQTT broker         {broker_url}   (prefix {settings.mqtt.topic_prefix})",
         f"  Data                {directory.resolve()}",
         "  Logins (demo only):",

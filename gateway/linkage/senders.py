@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 import httpx
@@ -22,8 +23,11 @@ class Receipt:
 @dataclass(frozen=True, slots=True)
 class OutgoingAlarm:
     alarm_id: str
-    kind: str
-    body: bytes
+    kind: str  # AlarmKind value: emergency | test
+    body: bytes  # the webhook body (spec 4.1)
+    # What a SIA DC-09 receiver is told (spec 4.2): the button's zone and the device time.
+    zone: int = 0
+    occurred_at: datetime | None = None
 
 
 class AlarmSender(Protocol):

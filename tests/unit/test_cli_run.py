@@ -1,5 +1,5 @@
 """`campus-gateway run` refuses, with one clear message and a non-zero exit, what it cannot
-run: an endpoint kind this version lacks, a database it cannot open."""
+run: a database it cannot open."""
 
 from __future__ import annotations
 
@@ -24,14 +24,6 @@ def write(tmp_path: Path, tree: dict[str, Any]) -> Path:
     path = tmp_path / "site.yaml"
     path.write_text(yaml.safe_dump(tree, allow_unicode=True), encoding="utf-8")
     return path
-
-
-def test_an_unsupported_police_endpoint_stops_the_start(tmp_path: Path) -> None:
-    dc09 = {"id": "dc09", "kind": "sia-dc09", "host": "127.0.0.1", "port": 7000, "account": "1A2B"}
-    tree = {**SITE, "police": [*SITE["police"], dc09]}
-    result = CliRunner().invoke(app, ["run", "--config", str(write(tmp_path, tree))])
-    assert result.exit_code == 2
-    assert "police[1].kind: sia-dc09 endpoints are not supported" in result.output
 
 
 def test_a_database_that_cannot_be_opened_is_named(tmp_path: Path) -> None:

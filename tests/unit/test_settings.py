@@ -134,8 +134,7 @@ def test_example_file_loads(path: Path) -> None:
 def test_site_example_shows_every_feature() -> None:
     settings = load_settings(ROOT / "config" / "site.example.yaml", environ=EXAMPLE_ENV)
     assert [s.id for s in settings.schools] == ["fy-dongguan-ms", "fy-shiyan-kg"]
-    # The SIA DC-09 endpoint is there commented out until the gateway can send DC-09.
-    assert [p.kind for p in settings.police] == ["webhook"]
+    assert [p.kind for p in settings.police] == ["webhook", "sia-dc09"]
     assert settings.police[0].secret == EXAMPLE_ENV["POLICE_SECRET"]
     assert {d.host is not None for d in settings.modbus.devices} == {True, False}
     assert any(s.bit is not None for s in settings.modbus.signals)
@@ -153,7 +152,7 @@ def test_demo_config_matches_the_demo() -> None:
     assert settings.mqtt.host == "127.0.0.1"
     assert settings.mqtt.port == 18830
     assert settings.gateway.database_url == "sqlite+aiosqlite:///demo-data/campus.db"
-    assert [p.kind for p in settings.police] == ["webhook"]
+    assert [p.kind for p in settings.police] == ["webhook", "sia-dc09"]
     # The gate panel the demo starts (simulators/gate_panel.py: DI0 post, DI1 gate, coil 3).
     assert [(d.host, d.port, d.unit) for d in settings.modbus.devices] == [("127.0.0.1", 15020, 1)]
     assert {(s.table, s.address, s.target) for s in settings.modbus.signals} == {
@@ -169,6 +168,7 @@ def test_example_needs_its_secrets() -> None:
         load_settings(ROOT / "config" / "site.example.yaml", environ={})
     assert caught.value.problems == [
         "police[0].secret: environment variable POLICE_SECRET is not set",
+        "police[1].key: environment variable DC09_KEY is not set",
     ]
 
 
@@ -834,7 +834,7 @@ def test_check_config_ok() -> None:
     )
     assert result.exit_code == 0, result.output
     assert "OK — 2 schools, 8 alarm buttons" in result.output
-    assert "1 police endpoint, 2 modbus devices" in result.output
+    assert "2 police endpoints, 2 modbus devices" in result.output
 
 
 def test_check_config_lists_every_problem(tmp_path: Path) -> None:
