@@ -138,7 +138,9 @@ def install(output: Path) -> None:
 
     submit = PoliceOutbox.submit
 
-    def traced_submit(self: PoliceOutbox, deliveries: Sequence[Any]) -> None:
+    def traced_submit(
+        self: PoliceOutbox, deliveries: Sequence[Any], alarms: Sequence[Any] = ()
+    ) -> None:
         for delivery in deliveries:
             source = _source_id(delivery.alarm.body)
             _mark("submitted", source)
@@ -146,7 +148,7 @@ def install(output: Path) -> None:
             if source is not None and worker is not None:
                 # The lane (button) still busy with an earlier alarm of the same button?
                 lane_busy[source] = delivery.lane in worker._in_flight
-        submit(self, deliveries)
+        submit(self, deliveries, alarms)
 
     PoliceOutbox.submit = traced_submit  # type: ignore[method-assign]
 

@@ -44,6 +44,7 @@ class AlertKind(StrEnum):
     DEVICE_ONLINE = "device_online"  # clears device_offline
     POLICE_LINK_DOWN = "police_link_down"
     POLICE_LINK_UP = "police_link_up"  # clears police_link_down
+    ALARM_ESCALATED = "alarm_escalated"  # no police endpoint acknowledged an alarm in time
 
 
 # The kind each clearing alert ends.

@@ -18,6 +18,7 @@ from gateway.ingest.decode import SiteDirectory
 from gateway.ingest.modbus import ModbusIngest
 from gateway.ingest.pipeline import IngestPipeline, RejectionLog
 from gateway.linkage.dc09.sender import SiaDc09Sender
+from gateway.linkage.escalation import AlarmEscalation
 from gateway.linkage.outbox import PoliceOutbox
 from gateway.linkage.senders import AlarmSender, WebhookSender
 from gateway.linkage.supervision import PoliceLinkAlerts
@@ -71,6 +72,7 @@ class GatewayRuntime:
             context.writer,
             context.metrics,
             context.health,
+            bus=context.bus,
         )
         self.directory = SiteDirectory(settings)
         prefix = settings.mqtt.topic_prefix
@@ -87,6 +89,7 @@ class GatewayRuntime:
             for sender in self.senders
             if isinstance(sender, SiaDc09Sender)
         ]
+        self.escalation = AlarmEscalation(context, self.outbox, self.alerts)
         self.gate_watch = GateWatch(settings, self.alerts, context.metrics, context.health)
         self.rejections = RejectionLog()
         # Modbus, camera and the guards' check-ins: events decoded elsewhere, stored at once.
@@ -178,6 +181,7 @@ class GatewayRuntime:
                     self._consume(telemetry_subscriber, telemetry), name="ingest:telemetry"
                 )
                 group.create_task(self._publish_alerts(), name="alerts")
+                group.create_task(self.escalation.run(), name="escalation")
                 group.create_task(self.gate_watch.run(self.context.sessions), name="gate-watch")
                 for sender, link in self.police_links:
                     name = f"police-link:{sender.endpoint_id}"

@@ -126,6 +126,8 @@ class WebhookEndpoint(Model):
     verify_tls: bool = True
     ca_file: str | None = None
     retry: RetryPolicy = RetryPolicy()
+    # A secondary endpoint gets an alarm only when no primary acknowledged it in time.
+    secondary: bool = False
 
     @field_validator("url")
     @classmethod
@@ -149,6 +151,8 @@ class SiaDc09Endpoint(Model):
     supervision_s: float = Field(60.0, gt=0)
     timeout_s: float = Field(5.0, gt=0, le=120)
     retry: RetryPolicy = RetryPolicy()
+    # A secondary endpoint gets an alarm only when no primary acknowledged it in time.
+    secondary: bool = False
 
     @field_validator("account")
     @classmethod
@@ -353,10 +357,21 @@ class Rules(Model):
     patrol_min_spacing_s: int = Field(3600, ge=0)
 
 
+class Linkage(Model):
+    # An alarm no primary police endpoint acknowledged within this long is escalated: an
+    # alert to the school, and the alarm goes to the secondary endpoints.
+    escalation_s: float = Field(60.0, gt=0, le=3600)
+    # On a press, a picture from the button's camera: the alarm waits for it at most
+    # `snapshot_wait_s` (then goes without; the picture follows on the console and retries).
+    snapshot_wait_s: float = Field(0.3, ge=0, le=5)
+    snapshot_timeout_s: float = Field(5.0, gt=0, le=60)
+
+
 class Settings(Model):
     gateway: GatewaySection = GatewaySection()
     mqtt: MqttSection = MqttSection()
     police: list[PoliceEndpoint] = []
+    linkage: Linkage = Linkage()
     schools: list[School] = Field(min_length=1)
     modbus: ModbusSection = ModbusSection()
     rules: Rules = Rules()
@@ -364,6 +379,11 @@ class Settings(Model):
     @model_validator(mode="after")
     def _references(self) -> Settings:
         _require_unique("police", [p.id for p in self.police])
+        if self.police and all(p.secondary for p in self.police):
+            raise ValueError(
+                "police: every endpoint is secondary: at least one must get every alarm "
+                "(secondary: false)"
+            )
         _require_unique("schools", [s.id for s in self.schools])
         _require_unique("modbus.devices", [d.id for d in self.modbus.devices])
         schools = {s.id: s for s in self.schools}

@@ -227,7 +227,8 @@ class IngestPipeline:
         status_changed: bool,
     ) -> None:
         metrics = self._context.metrics
-        self._outbox.submit(deliveries)
+        alarms = {d.alarm.alarm_id: d.source for d in deliveries if d.source is not None}
+        self._outbox.submit(deliveries, list(alarms.values()))
         if len(decoded.events) > len(new_events):
             duplicates = Counter(e.transport.value for e in decoded.events)
             duplicates.subtract(e.transport.value for e in new_events)

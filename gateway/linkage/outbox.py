@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 from collections import deque
@@ -18,11 +19,13 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gateway.bus import EventBus
 from gateway.errors import DeliveryFailed
 from gateway.health import HealthBoard
 from gateway.linkage.backoff import retry_delay
 from gateway.linkage.payload import webhook_body
 from gateway.linkage.senders import AlarmSender, OutgoingAlarm
+from gateway.linkage.snapshots import AlarmSnapshots, SnapshotOutcome
 from gateway.metrics import GatewayMetrics
 from gateway.settings import RetryPolicy, Settings
 from gateway.storage.models import Alarm, PoliceDelivery
@@ -48,6 +51,9 @@ class PendingDelivery:
     received_at: datetime
     next_attempt_at: datetime
     attempts: int
+    source: Alarm | None = None  # the stored alarm, to rebuild the body with a picture
+    picture: asyncio.Future[SnapshotOutcome] | None = None
+    with_picture: bool = False
 
 
 def pending_delivery(delivery: PoliceDelivery, alarm: Alarm, settings: Settings) -> PendingDelivery:
@@ -65,6 +71,7 @@ def pending_delivery(delivery: PoliceDelivery, alarm: Alarm, settings: Settings)
         received_at=alarm.received_at,
         next_attempt_at=delivery.next_attempt_at,
         attempts=delivery.attempts,
+        source=alarm,
     )
 
 
@@ -78,8 +85,11 @@ class EndpointWorker:
         health: HealthBoard,
         clock: Clock,
         rng: random.Random,
+        settings: Settings,
     ) -> None:
         self.sender = sender
+        self._settings = settings
+        self._snapshot_wait_s = settings.linkage.snapshot_wait_s
         self._writer = writer
         self.endpoint_id = sender.endpoint_id
         self._retry = retry
@@ -140,7 +150,24 @@ class EndpointWorker:
             self._in_flight.discard(delivery.lane)
             self._wake.set()
 
+    async def _with_picture(self, delivery: PendingDelivery) -> None:
+        """The first attempt waits for the camera at most `snapshot_wait_s` after the press;
+        later attempts take the picture if it has come meanwhile."""
+        future = delivery.picture
+        if future is None or delivery.with_picture or delivery.source is None:
+            return
+        if not future.done() and delivery.attempts == 0:
+            waited = (self._clock() - delivery.received_at).total_seconds()
+            remaining = self._snapshot_wait_s - waited
+            if remaining > 0:
+                await asyncio.wait({future}, timeout=remaining)
+        if future.done() and (picture := future.result().picture) is not None:
+            body = webhook_body(delivery.source, self._settings, picture)
+            delivery.alarm = dataclasses.replace(delivery.alarm, body=body)
+            delivery.with_picture = True
+
     async def _attempt_once(self, delivery: PendingDelivery) -> None:
+        await self._with_picture(delivery)
         try:
             receipt = await self.sender.send(delivery.alarm)
         except DeliveryFailed as exc:
@@ -238,9 +265,11 @@ class PoliceOutbox:
         health: HealthBoard,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self._settings = settings
         self._sessions = sessions
+        self._secondary = frozenset(e.id for e in settings.police if e.secondary)
         retry = {endpoint.id: endpoint.retry for endpoint in settings.police}
         self.workers = {
             sender.endpoint_id: EndpointWorker(
@@ -251,16 +280,27 @@ class PoliceOutbox:
                 health,
                 clock or (lambda: datetime.now(UTC)),
                 rng or random.Random(),
+                settings,
             )
             for sender in senders
         }
+        self.snapshots = AlarmSnapshots(settings, writer, health, bus or EventBus())
 
     @property
     def endpoint_ids(self) -> list[str]:
-        return list(self.workers)
+        """The endpoints every alarm goes to at once (the secondary ones wait for escalation)."""
+        return [e for e in self.workers if e not in self._secondary]
 
-    def submit(self, deliveries: Sequence[PendingDelivery]) -> None:
+    @property
+    def secondary_ids(self) -> list[str]:
+        return [e for e in self.workers if e in self._secondary]
+
+    def submit(self, deliveries: Sequence[PendingDelivery], alarms: Sequence[Alarm] = ()) -> None:
+        """Hand freshly stored deliveries to their workers; `alarms`, the new alarms they
+        belong to, get a picture from their button's camera."""
+        pictures = {a.alarm_id: self.snapshots.request(a) for a in alarms}
         for delivery in deliveries:
+            delivery.picture = pictures.get(delivery.alarm.alarm_id)
             worker = self.workers.get(delivery.endpoint_id)
             if worker is not None:
                 worker.enqueue(delivery)
@@ -280,6 +320,7 @@ class PoliceOutbox:
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
+            group.create_task(self.snapshots.run(), name="alarm-snapshots")
             for endpoint_id, worker in self.workers.items():
                 group.create_task(worker.run(), name=f"outbox:{endpoint_id}")
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gateway.domain import Picture
 from gateway.settings import Settings
 from gateway.storage.models import Alarm
 
@@ -15,7 +17,7 @@ def local_time(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).isoformat(timespec="milliseconds")
 
 
-def webhook_body(alarm: Alarm, settings: Settings) -> bytes:
+def webhook_body(alarm: Alarm, settings: Settings, picture: Picture | None = None) -> bytes:
     zone = settings.gateway.zone
     camera: dict[str, Any] | None = None
     if alarm.camera_id is not None:
@@ -32,7 +34,12 @@ def webhook_body(alarm: Alarm, settings: Settings) -> bytes:
         "occurred_at": local_time(alarm.occurred_at, zone),
         "received_at": local_time(alarm.received_at, zone),
         "source_id": alarm.source_id,
-        "snapshot": None,
+        "snapshot": None
+        if picture is None
+        else {
+            "content_type": picture.content_type,
+            "data_base64": base64.b64encode(picture.data).decode("ascii"),
+        },
         "camera": camera,
     }
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

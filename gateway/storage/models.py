@@ -106,7 +106,11 @@ class Alarm(Base):
     """A press or test, to be forwarded to every police endpoint."""
 
     __tablename__ = "alarms"
-    __table_args__ = (Index("ix_alarms_school_time", "school_id", "received_at"),)
+    __table_args__ = (
+        Index("ix_alarms_school_time", "school_id", "received_at"),
+        # Finds the alarms no endpoint has acknowledged yet (escalation): few, once settled.
+        Index("ix_alarms_unsettled", "acknowledged_at", "escalated_at", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     alarm_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -121,6 +125,9 @@ class Alarm(Base):
     source_id: Mapped[str] = mapped_column(String(128))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The first acknowledgement by any police endpoint; when it was escalated, if it was.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class PoliceDelivery(Base):

@@ -200,6 +200,50 @@ def record_acknowledged(
         acknowledged_at=at,
         latency_s=latency_s,
     )
+    # The alarm is settled at its first acknowledgement by any endpoint (no escalation).
+    alarm_pk = select(DELIVERIES.c.alarm_pk).where(DELIVERIES.c.id == delivery_id)
+    connection.execute(
+        update(ALARMS)
+        .where(ALARMS.c.id == alarm_pk.scalar_subquery(), ALARMS.c.acknowledged_at.is_(None))
+        .values(acknowledged_at=at)
+    )
+
+
+def escalate_alarm(
+    connection: Connection, alarm_pk: int, *, at: datetime, endpoint_ids: Sequence[str]
+) -> list[PoliceDelivery]:
+    """Mark an alarm escalated and add deliveries to the secondary endpoints, unless it was
+    acknowledged or escalated meanwhile. Returns the new deliveries."""
+    result = connection.execute(
+        update(ALARMS)
+        .where(
+            ALARMS.c.id == alarm_pk,
+            ALARMS.c.acknowledged_at.is_(None),
+            ALARMS.c.escalated_at.is_(None),
+        )
+        .values(escalated_at=at)
+    )
+    if result.rowcount != 1 or not endpoint_ids:
+        return []
+    lane = connection.execute(
+        select(ALARMS.c.school_id, ALARMS.c.device_id).where(ALARMS.c.id == alarm_pk)
+    ).one()
+    rows = [
+        {
+            "alarm_pk": alarm_pk,
+            "endpoint_id": endpoint_id,
+            "lane": f"{lane.school_id}/{lane.device_id}",
+            "attempts": 0,
+            "created_at": at,
+            "next_attempt_at": at,
+        }
+        for endpoint_id in endpoint_ids
+    ]
+    inserted = connection.execute(
+        insert(DELIVERIES).values(rows).returning(DELIVERIES.c.id, DELIVERIES.c.endpoint_id)
+    )
+    ids = {endpoint_id: delivery_id for delivery_id, endpoint_id in inserted.all()}
+    return [PoliceDelivery(id=ids[row["endpoint_id"]], **row) for row in rows]
 
 
 def record_failure(

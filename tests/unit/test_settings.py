@@ -19,6 +19,13 @@ from gateway.settings import Settings, WebhookEndpoint, load_settings, parse_set
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_FILES = [*sorted((ROOT / "config").glob("*.yaml")), ROOT / "deploy" / "site.compose.yaml"]
 # What the example files take from the environment (their secrets).
+ONLY_SECONDARY = {
+    "id": "p",
+    "kind": "webhook",
+    "url": "https://x.example/a",
+    "secret": "12345678",
+    "secondary": True,
+}
 EXAMPLE_ENV = {
     "POLICE_SECRET": "police-secret-for-tests",
     "DC09_KEY": "0123456789ABCDEF0123456789ABCDEF",
@@ -605,6 +612,18 @@ INVALID = [
         _set("schools.0.gates.0.presence", {"region": [0.5, 0.5, 0.6, 0.2]}),
         "schools[0].gates[0].presence.region",
         "inside it",
+    ),
+    case(
+        "only secondary police endpoints",
+        _set("police", [ONLY_SECONDARY]),
+        "police",
+        "every endpoint is secondary",
+    ),
+    case(
+        "escalation not positive",
+        _set("linkage", {"escalation_s": 0}),
+        "linkage.escalation_s",
+        "greater than 0",
     ),
     case("modbus not a mapping", _set("modbus", ["panel-1"]), "modbus", "dictionary"),
     case(
