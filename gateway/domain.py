@@ -57,6 +57,20 @@ ALARM_KIND_OF_EVENT: dict[EventKind, AlarmKind] = {
 }
 
 
+class AlarmStage(StrEnum):
+    """Where the police are with an alarm. It latches: only a person moves it on, and only
+    forward; a `restore` from the button is recorded but never closes it (GB 50394)."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    DISPATCHED = "dispatched"
+    ON_SCENE = "on_scene"
+    CLOSED = "closed"
+
+
+STAGE_ORDER: tuple[AlarmStage, ...] = tuple(AlarmStage)
+
+
 class Transport(StrEnum):
     MQTT = "mqtt"
     MODBUS = "modbus"

@@ -1,17 +1,22 @@
-"""`GET /api/v1/alarms`: alarms and whether the police acknowledged them."""
+"""`GET /api/v1/alarms`: alarms, whether the police endpoints acknowledged them and where the
+police are with them; `POST /api/v1/alarms/{alarm_id}/actions`: a police officer moves an
+alarm on (acknowledged, dispatched, on scene, closed)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gateway.api.deps import Context, DbSession, require_roles, unprocessable, visible_schools
 from gateway.api.schemas import AlarmOut
 from gateway.auth.tokens import Principal
-from gateway.domain import AlarmKind, Role
-from gateway.storage.alarm_queries import list_alarms
+from gateway.domain import AlarmKind, AlarmStage, Role
+from gateway.errors import NotFound
+from gateway.storage.alarm_actions import AlarmActions, StageRefused
+from gateway.storage.alarm_queries import list_alarms, list_alarms_by_id
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
 
@@ -51,3 +56,49 @@ async def get_alarms(
     )
     zone = settings.gateway.zone
     return [AlarmOut.of(view, zone) for view in views]
+
+
+PoliceOfficer = Annotated[Principal, Depends(require_roles(Role.POLICE))]
+
+
+class AlarmActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stage: AlarmStage = Field(description="acknowledged, dispatched, on_scene or closed")
+    note: str | None = Field(None, max_length=1000, description="e.g. the unit dispatched")
+
+
+@router.post("/{alarm_id}/actions", response_model=AlarmOut, status_code=201)
+async def act_on_alarm(
+    alarm_id: str,
+    body: AlarmActionIn,
+    principal: PoliceOfficer,
+    context: Context,
+    session: DbSession,
+) -> AlarmOut:
+    """Move an alarm forward. Steps may be skipped (a false alarm is closed at once), never
+    taken back; a closed alarm stays closed (409). A restore from the button never closes
+    an alarm: only this does."""
+    school_ids = visible_schools(principal, context.settings, None)
+    try:
+        await AlarmActions(session).record(
+            alarm_id,
+            body.stage,
+            username=principal.username,
+            role=principal.role,
+            at=datetime.now(UTC),
+            note=body.note,
+            school_ids=None if school_ids is None else list(school_ids),
+        )
+        await session.commit()
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
+    except StageRefused as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+    if context.bus.listened:
+        context.bus.publish(
+            "alarm_action",
+            {"alarm_id": alarm_id, "stage": body.stage.value, "by": principal.username},
+        )
+    views = await list_alarms_by_id(session, [alarm_id])
+    return AlarmOut.of(views[0], context.settings.gateway.zone)

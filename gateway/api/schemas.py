@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from gateway.auth.tokens import Principal
-from gateway.domain import AlarmKind, Role
-from gateway.storage.alarm_queries import AlarmView, DeliveryView
+from gateway.domain import AlarmKind, AlarmStage, Role
+from gateway.storage.alarm_queries import ActionView, AlarmView, DeliveryView
 
 
 class TokenOut(BaseModel):
@@ -64,6 +64,24 @@ class DeliveryOut(BaseModel):
         )
 
 
+class ActionOut(BaseModel):
+    stage: AlarmStage
+    username: str
+    role: str
+    at: datetime
+    note: str | None
+
+    @classmethod
+    def of(cls, view: ActionView, zone: ZoneInfo) -> ActionOut:
+        return cls(
+            stage=view.stage,
+            username=view.username,
+            role=view.role,
+            at=view.at.astimezone(zone),
+            note=view.note,
+        )
+
+
 class AlarmOut(BaseModel):
     alarm_id: str
     kind: AlarmKind
@@ -77,6 +95,10 @@ class AlarmOut(BaseModel):
     source_id: str
     deliveries: list[DeliveryOut]
     delivered: bool = Field(description="Every police endpoint acknowledged")
+    stage: AlarmStage = Field(
+        description="new, acknowledged, dispatched, on_scene or closed: moved on by people only"
+    )
+    actions: list[ActionOut] = Field(description="Who moved it on, and when")
 
     @classmethod
     def of(cls, view: AlarmView, zone: ZoneInfo) -> AlarmOut:
@@ -93,6 +115,8 @@ class AlarmOut(BaseModel):
             source_id=view.source_id,
             deliveries=[DeliveryOut.of(d, zone) for d in view.deliveries],
             delivered=view.delivered,
+            stage=view.stage,
+            actions=[ActionOut.of(a, zone) for a in view.actions],
         )
 
 

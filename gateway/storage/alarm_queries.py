@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.domain import AlarmKind
-from gateway.storage.models import Alarm, PoliceDelivery
+from gateway.domain import AlarmKind, AlarmStage
+from gateway.storage.models import Alarm, AlarmAction, PoliceDelivery
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,15 @@ class DeliveryView:
 
 
 @dataclass(frozen=True, slots=True)
+class ActionView:
+    stage: AlarmStage
+    username: str
+    role: str
+    at: datetime
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class AlarmView:
     alarm_id: str
     kind: AlarmKind
@@ -42,6 +51,11 @@ class AlarmView:
     received_at: datetime
     source_id: str
     deliveries: tuple[DeliveryView, ...]
+    actions: tuple[ActionView, ...] = ()
+
+    @property
+    def stage(self) -> AlarmStage:
+        return self.actions[-1].stage if self.actions else AlarmStage.NEW
 
     @property
     def delivered(self) -> bool:
@@ -60,7 +74,7 @@ async def list_alarms(
     limit: int,
 ) -> list[AlarmView]:
     """Newest first by the gateway's receive time (device clocks may be off):
-    `since <= received_at < until`. Two queries, whatever the number of alarms."""
+    `since <= received_at < until`. Three queries, whatever the number of alarms."""
     query = select(Alarm)
     if school_ids is not None:
         query = query.where(Alarm.school_id.in_(school_ids))
@@ -71,7 +85,15 @@ async def list_alarms(
     if kind is not None:
         query = query.where(Alarm.kind == kind.value)
     query = query.order_by(Alarm.received_at.desc(), Alarm.id.desc()).limit(limit)
-    alarms = (await session.scalars(query)).all()
+    return await _views(session, (await session.scalars(query)).all())
+
+
+async def list_alarms_by_id(session: AsyncSession, alarm_ids: Sequence[str]) -> list[AlarmView]:
+    alarms = await session.scalars(select(Alarm).where(Alarm.alarm_id.in_(alarm_ids)))
+    return await _views(session, alarms.all())
+
+
+async def _views(session: AsyncSession, alarms: Sequence[Alarm]) -> list[AlarmView]:
     if not alarms:
         return []
 
@@ -93,6 +115,17 @@ async def list_alarms(
                 last_response=row.last_response,
             )
         )
+    actions: defaultdict[int, list[ActionView]] = defaultdict(list)
+    for action in await session.scalars(
+        select(AlarmAction)
+        .where(AlarmAction.alarm_pk.in_([alarm.id for alarm in alarms]))
+        .order_by(AlarmAction.alarm_pk, AlarmAction.id)
+    ):
+        actions[action.alarm_pk].append(
+            ActionView(
+                AlarmStage(action.stage), action.username, action.role, action.at, action.note
+            )
+        )
     return [
         AlarmView(
             alarm_id=alarm.alarm_id,
@@ -106,6 +139,7 @@ async def list_alarms(
             received_at=alarm.received_at,
             source_id=alarm.source_id,
             deliveries=tuple(deliveries[alarm.id]),
+            actions=tuple(actions[alarm.id]),
         )
         for alarm in alarms
     ]

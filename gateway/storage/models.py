@@ -130,6 +130,21 @@ class Alarm(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class AlarmAction(Base):
+    """A person moving an alarm on: acknowledged, dispatched, on scene, closed; who and when."""
+
+    __tablename__ = "alarm_actions"
+    __table_args__ = (Index("ix_alarm_actions_alarm", "alarm_pk", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alarm_pk: Mapped[int] = mapped_column(ForeignKey("alarms.id"))
+    stage: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class PoliceDelivery(Base):
     """The outbox: one row per alarm and police endpoint, until the endpoint acknowledges."""
 
