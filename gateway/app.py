@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from gateway import __version__
 from gateway.api.health import router as health_router
@@ -15,6 +16,7 @@ from gateway.api.routes import build_api_router
 from gateway.context import close_context, open_context
 from gateway.runtime import GatewayRuntime
 from gateway.settings import Settings
+from gateway.web.pages import STATIC, build_pages_router
 
 log = logging.getLogger("gateway.app")
 
@@ -54,6 +56,8 @@ def create_app(
     )
     app.include_router(health_router)
     app.include_router(build_api_router())
+    app.include_router(build_pages_router())
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
 

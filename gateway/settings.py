@@ -225,9 +225,19 @@ class Camera(Model):
     gb28181_id: str | None = Field(None, pattern=r"^[0-9]{20}$")
 
 
+class Contact(Model):
+    """Someone the police call about the school: 校长, 保卫干部, 门卫室."""
+
+    name: str = Field(min_length=1)
+    role: str | None = None
+    phone: str = Field(min_length=3, max_length=32)
+
+
 class School(Model):
     id: Identifier
     name: str = Field(min_length=1)
+    address: str | None = None  # shown to the police on the console
+    contacts: list[Contact] = []
     alarm_buttons: list[AlarmButton] = []
     gates: list[Gate] = []
     checkpoints: list[Checkpoint] = []

@@ -55,10 +55,8 @@ def unprocessable(location: tuple[str, ...], message: str) -> HTTPException:
     )
 
 
-async def current_principal(
-    context: Context,
-    session: DbSession,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
+async def principal_for_token(
+    context: GatewayContext, session: AsyncSession, token: str | None
 ) -> Principal:
     """The caller. The account is read again on every request so that a disabled account, or
     one whose role or school changed, is refused at once rather than when its token expires."""
@@ -80,6 +78,14 @@ async def current_principal(
     ):
         raise unauthorized("the account has changed or been disabled: sign in again")
     return principal
+
+
+async def current_principal(
+    context: Context,
+    session: DbSession,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Principal:
+    return await principal_for_token(context, session, token)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

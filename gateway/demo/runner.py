@@ -207,6 +207,7 @@ def _print_welcome(
         "",
         "Campus security gateway demo (护校安园) is running. Ctrl-C stops it.",
         f"  API documentation   {base}/docs",
+        f"  Police console      {base}/police   (sign in as police)",
         f"  Alarms (API)        {base}/api/v1/alarms   (log in first: POST /api/v1/auth/token)",
         f"  Readiness           {base}/readyz",
         f"  Metrics             {base}/metrics",

@@ -133,3 +133,20 @@ async def test_a_restore_from_the_button_does_not_close_the_alarm(
     )
     await context.writer.run(lambda connection: insert_events(connection, [restore]))
     assert (await alarm(client, "police", "a1"))["stage"] == "acknowledged"
+
+
+async def test_the_live_feed_is_for_the_police(client: httpx.AsyncClient) -> None:
+    token = (await bearer(client, "guard.dg"))["Authorization"].split()[1]
+    refused = await client.get("/api/v1/live", params={"access_token": token})
+    assert refused.status_code == 403
+    assert (await client.get("/api/v1/live", params={"access_token": "x"})).status_code == 401
+    assert (await client.get("/api/v1/live")).status_code == 422
+
+
+async def test_an_alarm_without_a_picture_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        "/api/v1/alarms/a1/snapshot", headers=await bearer(client, "police")
+    )
+    assert response.status_code == 404
+    other = await client.get("/api/v1/schools", headers=await bearer(client, "guard.sy"))
+    assert [s["id"] for s in other.json()] == ["fy-shiyan-kg"]

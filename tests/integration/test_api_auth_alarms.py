@@ -351,6 +351,8 @@ async def test_delivery_state_is_shown(client: httpx.AsyncClient) -> None:
         "source_id": "m-a1",
         "deliveries": None,
         "delivered": True,
+        "stage": "new",
+        "actions": [],
     }
     assert a2["deliveries"] == [
         {

@@ -1,0 +1,35 @@
+"""The web pages (Chinese by default, `?lang=en` for English). Built in `create_app`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from gateway.web.texts import LANGUAGES, TEXTS
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+
+
+def build_pages_router() -> APIRouter:
+    templates = Jinja2Templates(directory=HERE / "templates")
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/police", response_class=HTMLResponse)
+    async def police_console(
+        request: Request, lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh"
+    ) -> HTMLResponse:
+        """The police console: live alarms, the picture, the school, and the steps."""
+        texts = TEXTS[lang if lang in LANGUAGES else "zh"]
+        return templates.TemplateResponse(
+            request,
+            "police.html",
+            {"t": texts, "lang": lang, "texts_json": json.dumps(texts, ensure_ascii=False)},
+        )
+
+    return router

@@ -1,0 +1,185 @@
+// The police console: sign in, list the alarms, follow the live feed, move alarms on.
+// Plain JavaScript, no build step: it must keep working on the duty room's old PC.
+"use strict";
+
+const T = window.TEXTS;
+const STAGES = ["new", "acknowledged", "dispatched", "on_scene", "closed"];
+const $ = (id) => document.getElementById(id);
+let token = sessionStorage.getItem("campus-token");
+let schools = {};
+let feed = null;
+let seen = new Set();
+let audio = null;
+
+async function api(path, options = {}) {
+  const headers = Object.assign({}, options.headers || {}, { Authorization: `Bearer ${token}` });
+  const response = await fetch(path, Object.assign({}, options, { headers }));
+  if (response.status === 401) {
+    signOut();
+    throw new Error("signed out");
+  }
+  return response;
+}
+
+function signOut() {
+  token = null;
+  sessionStorage.removeItem("campus-token");
+  if (feed) feed.close();
+  $("login").hidden = false;
+  $("alarms").hidden = true;
+  $("logout").hidden = true;
+  $("status").hidden = true;
+}
+
+// A short two-tone alarm sound (no file to fetch); browsers allow it after the sign-in click.
+function beep() {
+  try {
+    audio = audio || new AudioContext();
+    [880, 660, 880].forEach((frequency, i) => {
+      const oscillator = audio.createOscillator();
+      const gain = audio.createGain();
+      oscillator.frequency.value = frequency;
+      gain.gain.value = 0.2;
+      oscillator.connect(gain).connect(audio.destination);
+      oscillator.start(audio.currentTime + i * 0.25);
+      oscillator.stop(audio.currentTime + i * 0.25 + 0.2);
+    });
+  } catch (error) {
+    console.warn("no sound", error);
+  }
+}
+
+function cue() {
+  document.body.dataset.alerting = String(Number(document.body.dataset.alerting) + 1);
+  beep();
+}
+
+function text(tag, content, className) {
+  const element = document.createElement(tag);
+  element.textContent = content;
+  if (className) element.className = className;
+  return element;
+}
+
+async function showPicture(container, alarmId) {
+  const response = await api(`/api/v1/alarms/${encodeURIComponent(alarmId)}/snapshot`);
+  container.replaceChildren();
+  if (!response.ok) {
+    container.append(text("p", T.no_picture, "meta"));
+    return;
+  }
+  const image = document.createElement("img");
+  image.alt = alarmId;
+  image.src = URL.createObjectURL(await response.blob());
+  container.append(image);
+}
+
+function card(alarm) {
+  const school = schools[alarm.school_id] || { name: alarm.school_name, contacts: [] };
+  const article = document.createElement("article");
+  article.className = `alarm ${alarm.kind} ${alarm.stage}`;
+  article.dataset.alarmId = alarm.alarm_id;
+  article.dataset.stage = alarm.stage;
+  if (!seen.has(alarm.alarm_id) && alarm.stage === "new") article.classList.add("flash");
+  article.append(text("h2", `${T[alarm.kind]} · ${alarm.school_name} · ${alarm.location}`));
+  article.append(text("p", `${T[alarm.stage]}`, "stage"));
+  const pressed = new Date(alarm.occurred_at).toLocaleString(document.documentElement.lang);
+  article.append(text("p", `${T.pressed_at} ${pressed} · ${alarm.device_id}`, "meta"));
+  if (school.address) article.append(text("p", `${T.address} ${school.address}`, "meta"));
+  if (school.contacts && school.contacts.length) {
+    const people = school.contacts.map((c) => `${c.role ? c.role + " " : ""}${c.name} ${c.phone}`);
+    article.append(text("p", `${T.contacts} ${people.join("；")}`, "meta"));
+  }
+  if (!alarm.delivered) article.append(text("p", T.delivery_pending, "warn"));
+  const picture = document.createElement("div");
+  picture.className = "picture";
+  article.append(picture);
+  showPicture(picture, alarm.alarm_id);
+  const actions = document.createElement("div");
+  actions.className = "actions";
+  const current = STAGES.indexOf(alarm.stage);
+  STAGES.slice(current + 1).forEach((stage, i) => {
+    const button = text("button", T[`do_${stage}`], i === 0 ? "primary" : "");
+    button.type = "button";
+    button.dataset.stage = stage;
+    button.addEventListener("click", () => act(alarm.alarm_id, stage));
+    actions.append(button);
+  });
+  article.append(actions);
+  return article;
+}
+
+async function act(alarmId, stage) {
+  const response = await api(`/api/v1/alarms/${encodeURIComponent(alarmId)}/actions`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ stage }),
+  });
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    alert(typeof body.detail === "string" ? body.detail : response.statusText);
+  }
+  await load();
+}
+
+async function load() {
+  const [alarmsResponse, schoolsResponse] = await Promise.all([
+    api("/api/v1/alarms?limit=50"),
+    api("/api/v1/schools"),
+  ]);
+  schools = Object.fromEntries((await schoolsResponse.json()).map((s) => [s.id, s]));
+  const alarms = await alarmsResponse.json();
+  // Open alarms first (the oldest open one on top: it has waited longest), then the rest.
+  const open = alarms.filter((a) => a.stage !== "closed").reverse();
+  const done = alarms.filter((a) => a.stage === "closed");
+  const list = $("alarms");
+  list.replaceChildren(...[...open, ...done].map(card));
+  if (!alarms.length) list.append(text("p", T.no_alarms, "meta"));
+  alarms.forEach((a) => seen.add(a.alarm_id));
+}
+
+function follow() {
+  if (feed) feed.close();
+  feed = new EventSource(`/api/v1/live?access_token=${encodeURIComponent(token)}`);
+  feed.addEventListener("ready", () => {
+    $("status").hidden = false;
+    $("offline").hidden = true;
+    load();
+  });
+  feed.addEventListener("alarm", () => {
+    cue();
+    load();
+  });
+  for (const topic of ["alarm_action", "snapshot", "escalation", "delivery"]) {
+    feed.addEventListener(topic, () => load());
+  }
+  feed.onerror = () => {
+    $("status").hidden = true;
+    $("offline").hidden = false; // EventSource reconnects by itself
+  };
+}
+
+async function start() {
+  $("login").hidden = true;
+  $("alarms").hidden = false;
+  $("logout").hidden = false;
+  await load();
+  follow();
+}
+
+$("login").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const response = await fetch("/api/v1/auth/token", { method: "POST", body: new URLSearchParams(form) });
+  if (!response.ok) {
+    $("login-error").hidden = false;
+    return;
+  }
+  $("login-error").hidden = true;
+  token = (await response.json()).access_token;
+  sessionStorage.setItem("campus-token", token);
+  audio = audio || new AudioContext(); // unlocked by this click, for later alarms
+  await start();
+});
+$("logout").addEventListener("click", signOut);
+if (token) start().catch(signOut);
