@@ -14,11 +14,13 @@ from pathlib import Path
 from urllib.parse import SplitResult, urlsplit
 
 import uvicorn
+from fastapi import FastAPI
 
 from drivers.camera.snapshots import encode_jpeg
 from drivers.mqtt.publisher import MqttPublisher
 from gateway.app import create_app
 from gateway.commands.users import add_user
+from gateway.context import GatewayContext
 from gateway.demo.broker import EmbeddedBroker
 from gateway.domain import Role
 from gateway.errors import ConfigError
@@ -116,6 +118,7 @@ async def run_demo(
             while not server.started and not gateway_task.done():  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
             if server.started:
+                await _connected(app)
                 _print_welcome(settings, port, endpoint.url, broker.url, directory)
                 async with MqttPublisher(broker.url, client_id="demo-buttons") as publisher:
                     await _staff_other_gates(publisher, settings)
@@ -154,6 +157,17 @@ def _with_camera_references(settings: Settings, directory: Path) -> Settings:
             gates.append(gate)
         schools.append(school.model_copy(update={"gates": gates}))
     return settings.model_copy(update={"schools": schools})
+
+
+async def _connected(app: FastAPI) -> None:
+    """Until the gateway's MQTT subscriptions are up (a message published before that would
+    find no subscriber on a fresh broker), for at most 30 s."""
+    context: GatewayContext = app.state.context
+    for _ in range(300):
+        states = context.health.snapshot()
+        if all(states.get(c) and states[c].up for c in ("broker:alarms", "broker:telemetry")):
+            return
+        await asyncio.sleep(0.1)
 
 
 def _panel_port(settings: Settings) -> int:

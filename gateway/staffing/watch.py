@@ -183,7 +183,7 @@ class GateWatch:
         self, post: _Post, kind: AlertKind, state: PostState, now: datetime, empty_s: float
     ) -> Alert:
         if kind is AlertKind.GATE_UNSTAFFED:
-            message = f"{post.gate_name}无人值守已超过{round(empty_s / 60)}分钟"
+            message = f"{post.gate_name}无人值守已超过{duration_zh(empty_s)}"
             details: dict[str, object] = {
                 "unstaffed_since": (state.since or self._started_at)
                 .astimezone(self._settings.gateway.zone)
@@ -249,3 +249,14 @@ class GateWatch:
                     await self._wake.wait()
             except TimeoutError:
                 pass
+
+
+def duration_zh(seconds: float) -> str:
+    """`95秒`, `12分钟`, `2小时5分钟`: how long, as a guard reads it."""
+    if seconds < 120:
+        return f"{int(seconds)}秒"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes}分钟"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours}小时{rest}分钟" if rest else f"{hours}小时"

@@ -13,7 +13,7 @@ from gateway.domain import DeviceEvent, DeviceKind, DeviceRef, EventKind, Transp
 from gateway.health import HealthBoard
 from gateway.metrics import GatewayMetrics
 from gateway.settings import Settings, parse_settings
-from gateway.staffing.watch import GateWatch
+from gateway.staffing.watch import GateWatch, duration_zh
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 MAX_S = 600
@@ -156,3 +156,11 @@ def test_a_late_report_between_two_can_change_the_state(
     watch.observe([gate_event(T0 + timedelta(minutes=3), False, Transport.API)])  # late
     state = watch.view(T0 + timedelta(minutes=6))[0].state
     assert (state.staffed, state.since) == (True, T0 + timedelta(minutes=5))
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(20, "20秒"), (119, "119秒"), (600, "10分钟"), (3600, "1小时"), (7500, "2小时5分钟")],
+)
+def test_alert_durations_read_naturally(seconds: float, text: str) -> None:
+    assert duration_zh(seconds) == text
