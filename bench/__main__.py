@@ -1,6 +1,7 @@
 """`python -m bench` (`make bench`): run the benchmarks, each beside its bare baseline, and
-rewrite the generated part of docs/benchmarks.md (between the `bench:start`/`bench:end`
-markers; notes written by hand below them are kept).
+rewrite the generated parts of docs/benchmarks.md: A and B between the `bench:start`/
+`bench:end` markers, C (Modbus) between `bench:modbus:start`/`bench:modbus:end`; a run
+rewrites only the sections it ran, and notes written by hand below them are kept.
 
 Exit status: 0 when every target is met, 1 when one is missed, 2 when a benchmark could not
 run (a service missing, a process that died).
@@ -16,7 +17,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import alarm_latency, ingest_rate, report
+from bench import alarm_latency, ingest_rate, modbus_poll, report
 from bench.common import DEFAULT_POSTGRES, ROOT, BenchError, machine, source_fingerprint
 
 
@@ -25,11 +26,12 @@ class Results:
     machine: dict[str, str]
     latency: list[alarm_latency.LatencyResult] = field(default_factory=list)
     ingest: list[ingest_rate.IngestResult] = field(default_factory=list)
+    modbus: list[modbus_poll.ModbusResult] = field(default_factory=list)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--only", choices=["latency", "ingest"], help="run one benchmark")
+    parser.add_argument("--only", choices=["latency", "ingest", "modbus"], help="run one benchmark")
     parser.add_argument("--presses", type=int, default=500, help="A: measured presses per phase")
     parser.add_argument(
         "--seconds",
@@ -40,6 +42,16 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=int, default=1000, help="A: background telemetry, msg/s")
     parser.add_argument("--warmup", type=int, default=20, help="A: presses left out first")
     parser.add_argument("--messages", type=int, default=100_000, help="B: messages to drain")
+    parser.add_argument("--devices", type=int, default=500, help="C: Modbus devices")
+    parser.add_argument(
+        "--edge-rate", type=float, default=30.0, help="C: input edges per second, whole field"
+    )
+    parser.add_argument(
+        "--modbus-seconds", type=float, default=60.0, help="C: the measured window, seconds"
+    )
+    parser.add_argument(
+        "--modbus-warmup", type=float, default=10.0, help="C: seconds polled before the window"
+    )
     parser.add_argument(
         "--database-url",
         action="append",
@@ -77,6 +89,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.presses < 1 or args.messages < 1 or args.rate < 1 or args.seconds <= 0:
         parser.error("--presses, --messages, --rate and --seconds must be positive")
+    if args.devices < 1 or args.edge_rate <= 0 or args.modbus_seconds <= 0:
+        parser.error("--devices, --edge-rate and --modbus-seconds must be positive")
+    if args.edge_rate * 5.0 > args.devices:
+        parser.error("--edge-rate: at most --devices / 5 (a device flips at most once in 5 s)")
     if args.presses * 0.0005 > args.seconds:
         parser.error("--seconds is too short for --presses (at least 0.5 ms between presses)")
     args.databases = [
@@ -118,6 +134,19 @@ async def run(args: argparse.Namespace, workdir: Path) -> Results:
             ingest = await ingest_rate.run(ingest_options, workdir / f"ingest-{index}")
             results.ingest.append(ingest)
             print(report.ingest_line(ingest), flush=True)
+        if args.only in (None, "modbus"):
+            modbus_options = modbus_poll.ModbusOptions(
+                devices=args.devices,
+                edge_rate=args.edge_rate,
+                warmup_s=args.modbus_warmup,
+                seconds=args.modbus_seconds,
+                database=database,
+                profile=args.profile / f"db{index}" if args.profile else None,
+            )
+            print(f"C: Modbus polling ({database.split('://')[0]}) ...", flush=True)
+            modbus = await modbus_poll.run(modbus_options, workdir / f"modbus-{index}")
+            results.modbus.append(modbus)
+            print(report.modbus_line(modbus), flush=True)
     return results
 
 
@@ -138,13 +167,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: kept {workdir}")
     else:
         shutil.rmtree(workdir, ignore_errors=True)
-    text = report.section(results.machine, results.latency, results.ingest, args)
+    # (text, its markers): a run rewrites only the sections of the benchmarks it ran.
+    sections: list[tuple[str, str, str]] = []
+    if args.only != "modbus":
+        text = report.section(results.machine, results.latency, results.ingest, args)
+        sections.append((text, report.START, report.END))
+    if args.only in (None, "modbus"):
+        text = report.modbus_section(results.machine, results.modbus)
+        sections.append((text, report.MODBUS_START, report.MODBUS_END))
     if args.no_write or args.profile or args.trace:
-        print(text)
+        print("\n".join(text for text, _, _ in sections))
     else:
-        report.write_report(args.output, text)
+        for text, start, end in sections:
+            report.write_report(args.output, text, start, end)
         print(f"bench: results written to {args.output}")
-    passed = all(r.passed for r in results.latency) and all(r.passed for r in results.ingest)
+    passed = (
+        all(r.passed for r in results.latency)
+        and all(r.passed for r in results.ingest)
+        and all(r.passed for r in results.modbus)
+    )
     return 0 if passed else 1
 
 

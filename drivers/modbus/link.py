@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import random
+import struct
 from collections import deque
 from collections.abc import Sequence
 from functools import partial
@@ -52,6 +53,18 @@ SILENT_REQUESTS_BEFORE_RECONNECT = 3
 # pymodbus's own timeout, as a multiple of ours: ours always fires first.
 PYMODBUS_TIMEOUT_FACTOR = 2.0
 LATE_ANSWERS_REMEMBERED = 8
+# The client's read call for each table.
+READ_METHODS = {
+    Table.COIL: "read_coils",
+    Table.DISCRETE_INPUT: "read_discrete_inputs",
+    Table.HOLDING_REGISTER: "read_holding_registers",
+    Table.INPUT_REGISTER: "read_input_registers",
+}
+_NORMAL_HEADER = struct.Struct(">HHHBBB")  # MBAP header, function code, byte count
+# Bytes asked of the socket per read. asyncio asks 256 KiB, so every answer of a dozen bytes
+# costs a 256 KiB buffer, which glibc may map and unmap each time (three system calls and a
+# page fault per poll); a Modbus TCP frame is at most 260 bytes.
+TCP_READ_SIZE = 4096
 
 
 class ModbusLink:
@@ -78,8 +91,12 @@ class ModbusLink:
         self._silent = 0
         # The request in flight: what it waits for, and what went wrong while it waited.
         self._pending: tuple[int, int, int] | None = None  # unit, function code, data bytes
-        self._expected: Expected | None = None
+        self._sent: int | None = None  # its transaction id, once sent (TCP)
+        # The first bytes of its normal answer, and that answer's length (unit 0: none; the
+        # answer may come from any unit).
+        self._normal: tuple[bytes, int] | None = None
         self._late: deque[int] = deque(maxlen=LATE_ANSWERS_REMEMBERED)
+        self._earlier: frozenset[int] = frozenset()  # self._late, as Expected wants it
         self._deadline: asyncio.Timeout | None = None
         self._problem: str | None = None
         self._dropped = False
@@ -90,7 +107,9 @@ class ModbusLink:
     ) -> Sequence[bool] | Sequence[int]:
         """The bits or registers of `block` from `unit`, at least `block.count` of them."""
         async with self._lock:
-            client = await self._connected(timeout_s)
+            client = self._client
+            if client is None or not client.connected:
+                client = await self._connected(timeout_s)
             return await self._request(client, unit, block, timeout_s)
 
     async def check(self, timeout_s: float) -> None:
@@ -140,9 +159,12 @@ class ModbusLink:
             reason = self._connect_failure(failure[0] if failure else None)
             self._lost(reason, at_once=False)
             raise DeviceUnavailable(self._last_error)
+        if self._serial is None:
+            _read_less(client)
         self._client = client
         self._answered = False
         self._late.clear()
+        self._earlier = frozenset()
         return client
 
     def _new_client(self) -> ModbusBaseClient:
@@ -207,14 +229,16 @@ class ModbusLink:
     async def _request(
         self, client: ModbusBaseClient, unit: int, block: ReadBlock, timeout_s: float
     ) -> Sequence[bool] | Sequence[int]:
-        function = FUNCTION_CODES[block.table]
-        data_bytes = (block.count + 7) // 8 if block.table.is_bits else 2 * block.count
+        table = block.table
+        function = FUNCTION_CODES[table]
+        data_bytes = (block.count + 7) // 8 if table.is_bits else 2 * block.count
         self._pending = (unit, function, data_bytes)
         self._problem, self._dropped, self._received = None, False, 0
+        read = getattr(client, READ_METHODS[table])
         try:
             async with asyncio.timeout(timeout_s) as deadline:
                 self._deadline = deadline
-                response = await _call(client, unit, block)
+                response: ModbusPDU = await read(block.start, count=block.count, device_id=unit)
         except TimeoutError as exc:
             raise self._no_answer(block, timeout_s) from exc
         except ConnectionException as exc:  # pymodbus noticed the drop before sending
@@ -222,7 +246,7 @@ class ModbusLink:
         except (ModbusException, OSError) as exc:
             raise self._broken(f"{exc} reading {block}") from exc
         finally:
-            self._deadline, self._pending, self._expected = None, None, None
+            self._deadline, self._pending, self._sent, self._normal = None, None, None, None
         self._answered, self._silent, self._delay = True, 0, self._initial_s
         return _values(response, block)
 
@@ -237,8 +261,9 @@ class ModbusLink:
             return self._broken(f"malformed answer reading {block}: {self._problem}")
         if self._dropped:
             return self._broken(f"connection closed by the device reading {block}")
-        if self._expected is not None:
-            self._late.append(self._expected.transaction)
+        if self._sent is not None:
+            self._late.append(self._sent)
+            self._earlier = frozenset(self._late)
         detail = f"timeout after {timeout_s} s reading {block}"
         if self._received:
             detail += f" (incomplete answer: {self._received} bytes)"
@@ -262,11 +287,17 @@ class ModbusLink:
             if self._pending is not None and len(data) >= 2:
                 unit, function, data_bytes = self._pending
                 tid = int.from_bytes(data[:2], "big")
-                self._expected = Expected(tid, unit, function, data_bytes, frozenset(self._late))
+                self._sent = tid
+                header = _NORMAL_HEADER.pack(tid, 0, 3 + data_bytes, unit, function, data_bytes)
+                self._normal = (header, 9 + data_bytes) if unit else None
             return data
-        expected = self._expected
-        if expected is None or self._problem is not None:
+        if self._sent is None or self._problem is not None:
             return b""  # nothing in flight: late or unsolicited bytes, left undecoded
+        normal = self._normal
+        if normal is not None and len(data) == normal[1] and data.startswith(normal[0]):
+            self._received = len(data)  # exactly the normal answer: nothing to check
+            return data
+        expected = self._expected()
         problem = answer_problem(data, expected)
         if problem is None:
             self._received = len(data) - late_prefix(data, expected)
@@ -275,23 +306,24 @@ class ModbusLink:
         self._fail_now()
         return b""
 
+    def _expected(self) -> Expected:
+        """What the answer to the request in flight must look like."""
+        assert self._pending is not None and self._sent is not None
+        unit, function, data_bytes = self._pending
+        return Expected(self._sent, unit, function, data_bytes, self._earlier)
+
     def _on_connection(self, generation: int, connected: bool) -> None:
         if generation == self._generation and not connected:
             self._dropped = True
             self._fail_now()
 
 
-async def _call(client: ModbusBaseClient, unit: int, block: ReadBlock) -> ModbusPDU:
-    match block.table:
-        case Table.COIL:
-            read = client.read_coils
-        case Table.DISCRETE_INPUT:
-            read = client.read_discrete_inputs
-        case Table.HOLDING_REGISTER:
-            read = client.read_holding_registers
-        case Table.INPUT_REGISTER:
-            read = client.read_input_registers
-    return await read(block.start, count=block.count, device_id=unit)
+def _read_less(client: ModbusBaseClient) -> None:
+    """Make the asyncio socket transport under `client` read TCP_READ_SIZE at a time (its
+    `max_size`; left alone where there is no such attribute)."""
+    transport = getattr(client.ctx, "transport", None)
+    if isinstance(getattr(transport, "max_size", None), int):
+        transport.max_size = TCP_READ_SIZE  # type: ignore[union-attr]
 
 
 def _values(response: ModbusPDU, block: ReadBlock) -> Sequence[bool] | Sequence[int]:

@@ -19,13 +19,14 @@ import asyncio
 import logging
 import math
 import random
+import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 
 from drivers.modbus.link import ModbusLink
-from drivers.modbus.plan import ReadBlock, plan_reads, point_values
+from drivers.modbus.plan import ReadBlock, plan_reads
 from drivers.modbus.types import (
     DeviceSpec,
     DeviceState,
@@ -46,17 +47,33 @@ START_SPREAD_S = 1.0
 QUEUE_SIZE = 10_000
 
 
+# Where a point's value is in a block's answer: (the point's place in _Device.points, offset
+# of its address from the block's start, its bit or None).
+_Slot = tuple[int, int, int | None]
+
+
 @dataclass(slots=True)
 class _Device:
     """What the poller knows of one device (mutable, owned by the device's task)."""
 
     spec: DeviceSpec
-    blocks: list[ReadBlock]
+    blocks: list[tuple[ReadBlock, tuple[_Slot, ...]]]
+    points: tuple[Point, ...]  # each once, in the spec's order (the order of the events)
+    values: list[bool | None]  # the last value of each of `points` (None: not read yet)
     online: bool | None = None
     consecutive_failures: int = 0
-    last_ok_at: datetime | None = None
+    last_ok_at: float | None = None  # time.time() of the last good poll
     last_error: str | None = None
-    values: dict[Point, bool] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, spec: DeviceSpec) -> _Device:
+        points = tuple(dict.fromkeys(spec.points))
+        place = {point: index for index, point in enumerate(points)}
+        blocks = [
+            (block, tuple((place[p], p.address - block.start, p.bit) for p in block.points))
+            for block in plan_reads(points)
+        ]
+        return cls(spec, blocks, points, [None] * len(points))
 
 
 class ModbusPoller:
@@ -73,12 +90,13 @@ class ModbusPoller:
         problems = _check(devices)
         if problems:
             raise ConfigError(problems)
-        self._devices = {d.device_id: _Device(d, plan_reads(d.points)) for d in devices}
+        self._devices = {d.device_id: _Device.of(d) for d in devices}
         self._links: dict[str, ModbusLink] = {}
         self._queue: asyncio.Queue[ModbusEvent | None] | None = None
         self._group: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
+        self._closing = False
 
     async def __aenter__(self) -> ModbusPoller:
         # pymodbus logs every stale frame and failed connect at WARNING/ERROR: a dead device
@@ -107,6 +125,9 @@ class ModbusPoller:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        # pymodbus's wait_for (Python 3.11) can swallow a cancellation that arrives just as
+        # an answer does; the poll loops also stop on this flag, or the exit would wait forever.
+        self._closing = True
         for task in self._tasks:
             task.cancel()
         try:
@@ -141,7 +162,7 @@ class ModbusPoller:
                 device_id=device_id,
                 online=d.online,
                 consecutive_failures=d.consecutive_failures,
-                last_ok_at=d.last_ok_at,
+                last_ok_at=_utc(d.last_ok_at),
                 last_error=d.last_error,
             )
             for device_id, d in self._devices.items()
@@ -158,7 +179,7 @@ class ModbusPoller:
         interval = spec.poll_interval_s
         start = loop.time() + random.uniform(0, min(interval, START_SPREAD_S))
         slot = 0
-        while True:
+        while not self._closing:
             if (delay := start + slot * interval - loop.time()) > 0:
                 await asyncio.sleep(delay)
             await self._poll(device, link)
@@ -167,17 +188,23 @@ class ModbusPoller:
 
     async def _poll(self, device: _Device, link: ModbusLink) -> None:
         spec = device.spec
-        values: dict[Point, bool] = {}
+        values: list[bool | None] = [None] * len(device.points)
         try:
             if not device.blocks:
                 await link.check(spec.timeout_s)
-            for block in device.blocks:
-                raw = await link.read(spec.unit, block, spec.timeout_s)
-                values.update(point_values(block, raw))
+            for block, slots in device.blocks:
+                raw = await link.read(spec.unit, block, spec.timeout_s)  # >= block.count items
+                for place, offset, bit in slots:
+                    item = int(raw[offset])
+                    values[place] = bool(item) if bit is None else bool((item >> bit) & 1)
         except DeviceUnavailable as exc:
             await self._failed(device, str(exc))
             return
-        await self._answered(device, values)
+        now = time.time()
+        if device.online and not device.consecutive_failures and values == device.values:
+            device.last_ok_at = now  # the usual poll: nothing to tell
+            return
+        await self._answered(device, values, now)
 
     async def _failed(self, device: _Device, detail: str) -> None:
         spec = device.spec
@@ -194,26 +221,30 @@ class ModbusPoller:
             summary = f"{device.consecutive_failures} failed polls in a row, last: {detail}"
             await self._emit(LinkChanged(spec.device_id, False, summary, at))
 
-    async def _answered(self, device: _Device, values: dict[Point, bool]) -> None:
+    async def _answered(self, device: _Device, values: list[bool | None], now: float) -> None:
         spec = device.spec
-        at = datetime.now(UTC)
+        at = datetime.fromtimestamp(now, UTC)
         failures = device.consecutive_failures
         if failures:
             log.warning(
                 "modbus device %s answers again after %d failed polls", spec.device_id, failures
             )
         device.consecutive_failures = 0
-        device.last_ok_at = at
+        device.last_ok_at = now
         if device.online is not True:
             detail = "answering" if failures == 0 else f"answering after {failures} failed polls"
             device.online = True
             await self._emit(LinkChanged(spec.device_id, True, detail, at))
-        for point in dict.fromkeys(spec.points):
-            value = values[point]
-            previous = device.values.get(point)
+        for place, point in enumerate(device.points):
+            value, previous = values[place], device.values[place]
             if value != previous:
-                device.values[point] = value
+                assert value is not None  # every point was read
+                device.values[place] = value
                 await self._emit(PointChanged(spec.device_id, point, value, previous, at))
+
+
+def _utc(timestamp: float | None) -> datetime | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
 
 
 def _check(devices: Sequence[DeviceSpec]) -> list[str]:

@@ -4,6 +4,7 @@ and raises an alert, and its recovery clears it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections import defaultdict
@@ -32,6 +33,21 @@ from gateway.storage.models import Event
 from gateway.storage.retry import with_database
 
 log = logging.getLogger("gateway.modbus")
+# Point changes wait this long for company before they are stored (alarms never wait).
+LINGER_S = 0.1
+
+
+async def _next(queue: asyncio.Queue[ModbusEvent], timeout_s: float) -> ModbusEvent | None:
+    """The next event if one comes within `timeout_s`, else None (time to store)."""
+    if not queue.empty():
+        return queue.get_nowait()
+    if timeout_s <= 0:
+        return None
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await queue.get()
+    except TimeoutError:
+        return None
 
 
 def point_of(signal: ModbusSignal) -> Point:
@@ -108,22 +124,49 @@ class ModbusIngest:
     async def run(self) -> None:
         for spec in self._specs:
             self._context.metrics.modbus_device_online.labels(spec.device_id).set(0)
-        async with ModbusPoller(self._specs) as poller:
+        queue: asyncio.Queue[ModbusEvent] = asyncio.Queue()
+        async with ModbusPoller(self._specs) as poller, asyncio.TaskGroup() as group:
             self.poller = poller
-            async for event in poller.events():
-                await self.handle(event)
+            group.create_task(self._read(poller, queue), name="modbus:read")
+            group.create_task(self._store(queue), name="modbus:store")
 
-    async def handle(self, event: ModbusEvent) -> None:
-        if isinstance(event, PointChanged):
-            events: list[DeviceEvent] = []
-            for mapping in self._mappings[(event.device_id, event.point)]:
-                events += await self._events_for(mapping, event)
-            if events:
-                await self._pipeline.submit(events)
-        elif isinstance(event, PollFailed):
-            self._context.metrics.modbus_poll_failures.labels(event.device_id).inc()
-        else:
-            await self._link_changed(event)
+    @staticmethod
+    async def _read(poller: ModbusPoller, queue: asyncio.Queue[ModbusEvent]) -> None:
+        async for event in poller.events():
+            queue.put_nowait(event)
+
+    async def _store(self, queue: asyncio.Queue[ModbusEvent]) -> None:
+        """Changes are stored in batches gathered for up to `LINGER_S` (one transaction for
+        many gate inputs at a shift change); an alarm is stored at once, with what came
+        before it. Link changes keep their place in the order."""
+        loop = asyncio.get_running_loop()
+        while True:
+            pending: list[DeviceEvent] = []
+            deadline = loop.time() + LINGER_S
+            event: ModbusEvent | None = await queue.get()
+            while event is not None:
+                if isinstance(event, PointChanged):
+                    pending += await self._changes(event)
+                elif isinstance(event, PollFailed):
+                    self._context.metrics.modbus_poll_failures.labels(event.device_id).inc()
+                else:
+                    await self._submit(pending)
+                    await self._link_changed(event)
+                if any(e.is_alarm for e in pending):
+                    break
+                event = await _next(queue, deadline - loop.time())
+            await self._submit(pending)
+
+    async def _submit(self, pending: list[DeviceEvent]) -> None:
+        if pending:
+            await self._pipeline.submit(list(pending))
+            pending.clear()
+
+    async def _changes(self, change: PointChanged) -> list[DeviceEvent]:
+        events: list[DeviceEvent] = []
+        for mapping in self._mappings[(change.device_id, change.point)]:
+            events += await self._events_for(mapping, change)
+        return events
 
     async def _events_for(self, mapping: _Mapping, change: PointChanged) -> list[DeviceEvent]:
         signal = mapping.signal

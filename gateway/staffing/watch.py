@@ -114,6 +114,10 @@ class GateWatch:
         # Live reports have no storage id yet: order them after everything loaded.
         self._sequence = 0
         self._wake = asyncio.Event()
+        # Posts with a new report since the last check: a wake-up looks at these only (a
+        # shift change at 500 posts would otherwise mean 500 x 500 checks); time-outs are
+        # found by the full scan every CHECK_INTERVAL_S.
+        self._changed: set[GateKey] = set()
 
     async def load(self, session: AsyncSession) -> None:
         """The last report of each source per gate, and which unstaffed alerts are active."""
@@ -143,9 +147,11 @@ class GateWatch:
                 EventKind.GUARD_OFF,
             ):
                 continue
-            post = self._posts.get((event.device.school_id, event.device.device_id))
+            key = (event.device.school_id, event.device.device_id)
+            post = self._posts.get(key)
             if post is None:
                 continue
+            self._changed.add(key)
             self._sequence += 1
             post.take(
                 StaffingReport(
@@ -160,23 +166,26 @@ class GateWatch:
         if changed:
             self._wake.set()
 
-    def check(self, now: datetime) -> list[Alert]:
-        """Alerts due at `now`; marks them active/cleared. Pure but for the posts' flags."""
+    def check(self, now: datetime, keys: set[GateKey] | None = None) -> list[Alert]:
+        """Alerts due at `now` for the posts `keys` (None: every post); marks them
+        active/cleared. Pure but for the posts' flags."""
         alerts: list[Alert] = []
-        unstaffed = 0
-        for post in self._posts.values():
+        posts = self._posts.values() if keys is None else [self._posts[k] for k in keys]
+        for post in posts:
             state = post.state
             if state.staffed:
                 if post.alert_active:
                     post.alert_active = False
                     alerts.append(self._alert(post, AlertKind.GATE_STAFFED, state, now, 0.0))
                 continue
-            unstaffed += 1
             empty_s = unstaffed_for_s(state, now=now, known_since=self._started_at)
             if empty_s > self._max_s and not post.alert_active:
                 post.alert_active = True
                 alerts.append(self._alert(post, AlertKind.GATE_UNSTAFFED, state, now, empty_s))
-        self._metrics.gates_unstaffed.set(unstaffed)
+        if keys is None:
+            self._metrics.gates_unstaffed.set(
+                sum(1 for p in self._posts.values() if not p.state.staffed)
+            )
         return alerts
 
     def _alert(
@@ -238,14 +247,21 @@ class GateWatch:
                 await self.load(session)
 
         await with_database(load, self._health)
+        loop = asyncio.get_running_loop()
+        full_scan_at = loop.time()
         while True:
-            alerts = self.check(self._clock())
+            if loop.time() >= full_scan_at:
+                keys, full_scan_at = None, loop.time() + CHECK_INTERVAL_S
+            else:
+                keys = set(self._changed)
+            self._changed.clear()
+            self._wake.clear()
+            alerts = self.check(self._clock(), keys)
             if alerts:
                 await self._alerts.raise_alerts(alerts)
-            self._wake.clear()
             # A new report is acted on at once (a clearing alert should not wait a second).
             try:
-                async with asyncio.timeout(CHECK_INTERVAL_S):
+                async with asyncio.timeout(max(0.0, full_scan_at - loop.time())):
                     await self._wake.wait()
             except TimeoutError:
                 pass
