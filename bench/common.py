@@ -391,6 +391,11 @@ class GatewayProcess:
             http_port=self.port,
             client_id=client_id,
         )
+        # The bench measures forwarding: no camera picture to wait for (the site's camera
+        # URL is a placeholder that answers nothing).
+        for school in tree["schools"]:
+            for button in school["alarm_buttons"]:
+                button.pop("camera", None)
         directory.mkdir(parents=True, exist_ok=True)
         self.config.write_text(yaml.safe_dump(tree, allow_unicode=True), encoding="utf-8")
         self.process: subprocess.Popen[bytes] | None = None
