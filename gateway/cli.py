@@ -270,14 +270,25 @@ def simulate_camera(
     port: Annotated[int, typer.Option()] = 8554,
     present: Annotated[bool, typer.Option(help="A guard at the post at the start")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the drawn scene")] = 7,
+    video: Annotated[
+        Path | None,
+        typer.Option(help="Write a generated video (MJPG .avi) here instead of serving"),
+    ] = None,
+    seconds: Annotated[float, typer.Option(help="Length of the --video")] = 10.0,
 ) -> None:
     """A camera at a gate post: GET /snapshot.jpg, GET /reference.jpg (the empty post),
-    PUT /presence {"present": true|false}, PUT /lights {"gain": 1.6}."""
-    from simulators.camera import CameraOptions, serve_camera
+    PUT /presence {"present": true|false}, PUT /lights {"gain": 1.6}. With --video, writes a
+    generated video instead: a camera `url` may name the file (OpenCV reads it)."""
+    from simulators.camera import CameraOptions, serve_camera, write_camera_video
 
     _setup_logging()
+    options = CameraOptions(host=host, port=port, present=present, seed=seed)
     try:
-        asyncio.run(serve_camera(CameraOptions(host=host, port=port, present=present, seed=seed)))
+        if video is not None:
+            frames = write_camera_video(video, options, seconds=seconds)
+            typer.echo(f"wrote {frames} frames to {video}")
+            return
+        asyncio.run(serve_camera(options))
     except GatewayError as exc:
         raise _fail(exc) from exc
     except KeyboardInterrupt:

@@ -17,9 +17,10 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +30,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from drivers.camera.snapshots import encode_jpeg
+from drivers.camera.video import write_video
 from simulators.http import listen, serve_asgi
 
 Image = npt.NDArray[np.uint8]
@@ -220,3 +222,20 @@ async def serve_camera(
         await serve_asgi(cam.asgi_app(), sock, name="camera-http", ready=ready)
     finally:
         sock.close()
+
+
+def write_camera_video(
+    path: Path, options: CameraOptions, *, seconds: float, fps: float = 5.0
+) -> int:
+    """A generated video of the post (a guard present per `options.presence_at`, or
+    `options.present`): a file any OpenCV source reads, for the demo and tests that want a
+    camera "stream" rather than snapshots. Blocking."""
+    post = draw_post(options)
+
+    def frames() -> Iterator[Image]:
+        for index in range(max(1, int(seconds * fps))):
+            script = options.presence_at
+            present = script(index / fps) if script else options.present
+            yield render(options, present=present, lights=options.lights, frame=index, post=post)
+
+    return write_video(path, frames(), fps=fps, size=(options.width, options.height))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from gateway.context import GatewayContext
 from gateway.settings import Settings, parse_settings
 from gateway.storage.models import Alarm, Snapshot
 from simulators.button import press_button
-from simulators.camera import CameraOptions, SimulatedCamera, serve_camera
+from simulators.camera import CameraOptions, SimulatedCamera, serve_camera, write_camera_video
 from tests.support.gateway import running
 from tests.support.police import eventually, police_centre
 from tests.support.services import MosquittoBroker
@@ -117,3 +118,19 @@ async def test_a_silent_camera_never_holds_the_alarm_back(
                 lambda: len(centre.centre.receipts) == 1, timeout_s=3, what="the alarm at 110"
             )
             assert centre.centre.receipts[0].snapshot is None
+
+
+async def test_a_camera_that_is_a_video_gives_its_picture_too(
+    mosquitto: MosquittoBroker, database: tuple[str, str | None], tmp_path: Path
+) -> None:
+    video = tmp_path / "north-gate.avi"
+    options = CameraOptions(present=True)
+    assert await asyncio.to_thread(write_camera_video, video, options, seconds=1) == 5
+    async with police_centre() as centre:
+        settings = settings_for(mosquitto, database, centre.url, str(video))
+        async with running(settings):
+            await press(mosquitto)
+            await eventually(lambda: len(centre.centre.receipts) == 1, what="the alarm at 110")
+            sent = centre.centre.receipts[0].snapshot
+            assert sent is not None and sent["content_type"] == "image/jpeg"
+            assert sent["bytes"] > 1000
