@@ -49,12 +49,22 @@ ALARM_EVENTS: frozenset[EventKind] = frozenset({EventKind.PRESS, EventKind.TEST}
 class AlarmKind(StrEnum):
     EMERGENCY = "emergency"
     TEST = "test"
+    # Signals a SIA DC-09 receiver also takes (spec 4.2: PR, TA); never sent to a webhook,
+    # never on the console, never escalated: nobody acts on a restore.
+    RESTORE = "restore"
+    TAMPER = "tamper"
 
 
 ALARM_KIND_OF_EVENT: dict[EventKind, AlarmKind] = {
     EventKind.PRESS: AlarmKind.EMERGENCY,
     EventKind.TEST: AlarmKind.TEST,
+    EventKind.RESTORE: AlarmKind.RESTORE,
+    EventKind.TAMPER: AlarmKind.TAMPER,
 }
+# The alarms people act on (console, lifecycle, escalation, pictures, webhook).
+ACTIONABLE_KINDS: frozenset[AlarmKind] = frozenset({AlarmKind.EMERGENCY, AlarmKind.TEST})
+# Button events forwarded to SIA DC-09 receivers only.
+SIGNAL_EVENTS: frozenset[EventKind] = frozenset({EventKind.RESTORE, EventKind.TAMPER})
 
 
 class AlarmStage(StrEnum):

@@ -5,7 +5,7 @@ alarm on (acknowledged, dispatched, on scene, closed)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -42,7 +42,9 @@ async def get_alarms(
     until: Annotated[
         AwareDatetime | None, Query(description="Received before, RFC 3339 with offset")
     ] = None,
-    kind: Annotated[AlarmKind | None, Query(description="emergency or test")] = None,
+    kind: Annotated[
+        Literal["emergency", "test"] | None, Query(description="emergency or test")
+    ] = None,
     limit: Annotated[
         int, Query(ge=1, le=1000, description="At most this many, newest first")
     ] = 100,
@@ -52,7 +54,12 @@ async def get_alarms(
         raise unprocessable(("query", "until"), "until must be later than since")
     school_ids = visible_schools(principal, settings, school)
     views = await list_alarms(
-        session, school_ids=school_ids, since=since, until=until, kind=kind, limit=limit
+        session,
+        school_ids=school_ids,
+        since=since,
+        until=until,
+        kind=AlarmKind(kind) if kind else None,
+        limit=limit,
     )
     zone = settings.gateway.zone
     return [AlarmOut.of(view, zone) for view in views]

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from drivers.mqtt.subscriber import InboundMessage
 from gateway.context import GatewayContext
-from gateway.domain import DeviceEvent
+from gateway.domain import ACTIONABLE_KINDS, SIGNAL_EVENTS, DeviceEvent, DeviceKind
 from gateway.errors import PayloadRejected
 from gateway.ingest.decode import SiteDirectory, StatusChange, decode_message
 from gateway.linkage.outbox import PendingDelivery, PoliceOutbox, pending_delivery
@@ -178,6 +178,7 @@ class IngestPipeline:
     async def _store_once(self, decoded: DecodedBatch) -> Stored:
         settings = self._context.settings
         endpoint_ids = self._outbox.endpoint_ids
+        signal_endpoint_ids = self._outbox.signal_endpoint_ids
 
         def store(
             connection: Connection,
@@ -187,7 +188,13 @@ class IngestPipeline:
             insert_pictures(connection, new_events, ids)
             alarms = []
             for event in new_events:
-                if not event.is_alarm:
+                if event.is_alarm:
+                    targets = endpoint_ids
+                elif event.kind in SIGNAL_EVENTS and event.device.kind is DeviceKind.ALARM:
+                    targets = signal_endpoint_ids
+                    if not targets:
+                        continue  # no receiver takes restore/tamper: nothing to forward
+                else:
                     continue
                 school = settings.school(event.device.school_id)
                 button = school.button(event.device.device_id) if school else None
@@ -200,7 +207,7 @@ class IngestPipeline:
                         event=event,
                         school=school,
                         button=button,
-                        endpoint_ids=endpoint_ids,
+                        endpoint_ids=targets,
                     )
                 )
             changed = False
@@ -227,7 +234,11 @@ class IngestPipeline:
         status_changed: bool,
     ) -> None:
         metrics = self._context.metrics
-        alarms = {d.alarm.alarm_id: d.source for d in deliveries if d.source is not None}
+        alarms = {
+            d.alarm.alarm_id: d.source
+            for d in deliveries
+            if d.source is not None and d.source.kind in ACTIONABLE_KINDS
+        }
         self._outbox.submit(deliveries, list(alarms.values()))
         if len(decoded.events) > len(new_events):
             duplicates = Counter(e.transport.value for e in decoded.events)

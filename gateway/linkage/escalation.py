@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from gateway.alerts import Alert, AlertKind, AlertOutbox
 from gateway.context import GatewayContext
+from gateway.domain import ACTIONABLE_KINDS
 from gateway.linkage.outbox import PoliceOutbox, pending_delivery
 from gateway.storage.models import Alarm
 from gateway.storage.retry import with_database
@@ -57,6 +58,7 @@ class AlarmEscalation:
                 await session.scalars(
                     select(Alarm)
                     .where(
+                        Alarm.kind.in_(ACTIONABLE_KINDS),
                         Alarm.acknowledged_at.is_(None),
                         Alarm.escalated_at.is_(None),
                         Alarm.received_at < now - self._after,

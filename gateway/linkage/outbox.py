@@ -270,6 +270,7 @@ class PoliceOutbox:
         self._settings = settings
         self._sessions = sessions
         self._secondary = frozenset(e.id for e in settings.police if e.secondary)
+        self._dc09 = frozenset(e.id for e in settings.police if e.kind == "sia-dc09")
         retry = {endpoint.id: endpoint.retry for endpoint in settings.police}
         self.workers = {
             sender.endpoint_id: EndpointWorker(
@@ -290,6 +291,11 @@ class PoliceOutbox:
     def endpoint_ids(self) -> list[str]:
         """The endpoints every alarm goes to at once (the secondary ones wait for escalation)."""
         return [e for e in self.workers if e not in self._secondary]
+
+    @property
+    def signal_endpoint_ids(self) -> list[str]:
+        """The endpoints that also take a button's restore and tamper: SIA DC-09 receivers."""
+        return [e for e in self.endpoint_ids if e in self._dc09]
 
     @property
     def secondary_ids(self) -> list[str]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.domain import STAGE_ORDER, AlarmStage, Role
+from gateway.domain import ACTIONABLE_KINDS, STAGE_ORDER, AlarmStage, Role
 from gateway.errors import GatewayError, NotFound
 from gateway.storage.models import Alarm, AlarmAction
 
@@ -45,7 +45,11 @@ class AlarmActions:
         """Record a step; NotFound for an alarm the caller may not see, StageRefused for a
         step that is not forward. The alarm row is locked (PostgreSQL) so two people acting at
         once are put in order."""
-        query = select(Alarm).where(Alarm.alarm_id == alarm_id).with_for_update()
+        query = (
+            select(Alarm)
+            .where(Alarm.alarm_id == alarm_id, Alarm.kind.in_(ACTIONABLE_KINDS))
+            .with_for_update()
+        )
         if school_ids is not None:
             query = query.where(Alarm.school_id.in_(school_ids))
         alarm = await self.session.scalar(query)

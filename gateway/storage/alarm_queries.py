@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.domain import AlarmKind, AlarmStage
+from gateway.domain import ACTIONABLE_KINDS, AlarmKind, AlarmStage
 from gateway.storage.models import Alarm, AlarmAction, PoliceDelivery
 
 
@@ -75,7 +75,7 @@ async def list_alarms(
 ) -> list[AlarmView]:
     """Newest first by the gateway's receive time (device clocks may be off):
     `since <= received_at < until`. Three queries, whatever the number of alarms."""
-    query = select(Alarm)
+    query = select(Alarm).where(Alarm.kind.in_(ACTIONABLE_KINDS))
     if school_ids is not None:
         query = query.where(Alarm.school_id.in_(school_ids))
     if since is not None:
@@ -89,7 +89,9 @@ async def list_alarms(
 
 
 async def list_alarms_by_id(session: AsyncSession, alarm_ids: Sequence[str]) -> list[AlarmView]:
-    alarms = await session.scalars(select(Alarm).where(Alarm.alarm_id.in_(alarm_ids)))
+    alarms = await session.scalars(
+        select(Alarm).where(Alarm.alarm_id.in_(alarm_ids), Alarm.kind.in_(ACTIONABLE_KINDS))
+    )
     return await _views(session, alarms.all())
 
 

@@ -9,6 +9,8 @@ import httpx
 import pytest
 
 from drivers.mqtt.publisher import MqttPublisher
+from gateway.commands.users import add_user
+from gateway.domain import Role
 from gateway.settings import Settings, parse_settings
 from simulators.button import press_button
 from simulators.dc09_receiver import Dc09Receiver, Dc09ReceiverOptions
@@ -78,8 +80,41 @@ async def test_a_press_reaches_both_centres_and_a_silent_one_is_noticed(
             ]
             assert all(e.encrypted and not e.duplicate for e in centre.events)
 
+            # The button's restore and a tamper go to the DC-09 centre only (PR, TA), in order
+            # after the press; the webhook and the alarm list never see them.
+            async with MqttPublisher(mosquitto.url, client_id="btn") as publisher:
+                for event in ("restore", "tamper"):
+                    await press_button(
+                        publisher,
+                        prefix="campus",
+                        school="fy-dongguan-ms",
+                        button="btn-office",
+                        event=event,
+                    )
+            await eventually(lambda: len(centre.events) == 4, what="PR and TA at the centre")
+            assert [(e.code, e.zone) for e in centre.events[2:]] == [("PR", 2), ("TA", 2)]
+            assert len(webhook.centre.receipts) == 2
+
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
+                await add_user(
+                    settings,
+                    role=Role.POLICE,
+                    username="officer",
+                    password="police-pass-1",
+                    school_id=None,
+                )
+                token = (
+                    await http.post(
+                        "/api/v1/auth/token",
+                        data={"username": "officer", "password": "police-pass-1"},
+                    )
+                ).json()["access_token"]
+                listed = await http.get(
+                    "/api/v1/alarms", headers={"Authorization": f"Bearer {token}"}
+                )
+                assert sorted(a["kind"] for a in listed.json()) == ["emergency", "test"]
+
                 ready = (await http.get("/readyz")).json()
                 assert ready["checks"]["police-link:110-dc09"]["up"] is True
 
@@ -113,5 +148,5 @@ async def test_a_press_reaches_both_centres_and_a_silent_one_is_noticed(
                     what="police_link_up",
                 )
                 # ... and the press held back reaches the DC-09 centre once it answers.
-                await eventually(lambda: len(centre.events) >= 3, what="the held press")
+                await eventually(lambda: len(centre.events) >= 5, what="the held press")
                 assert centre.events[-1].code == "PA"

@@ -37,6 +37,8 @@ CODE_OF_EVENT: dict[str, SiaCode] = {
 CODE_OF_ALARM: dict[str, SiaCode] = {
     "emergency": SiaCode.PANIC_ALARM,
     "test": SiaCode.MANUAL_TEST,
+    "restore": SiaCode.PANIC_RESTORAL,
+    "tamper": SiaCode.TAMPER_ALARM,
 }
 
 # `#acct|` is optional (the account may be in the header only); then N, modifiers
