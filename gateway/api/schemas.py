@@ -99,6 +99,9 @@ class AlarmOut(BaseModel):
         description="new, acknowledged, dispatched, on_scene or closed: moved on by people only"
     )
     actions: list[ActionOut] = Field(description="Who moved it on, and when")
+    escalated_at: datetime | None = Field(
+        description="When no police endpoint had acknowledged it in time (linkage.escalation_s)"
+    )
 
     @classmethod
     def of(cls, view: AlarmView, zone: ZoneInfo) -> AlarmOut:
@@ -117,6 +120,7 @@ class AlarmOut(BaseModel):
             delivered=view.delivered,
             stage=view.stage,
             actions=[ActionOut.of(a, zone) for a in view.actions],
+            escalated_at=_local(view.escalated_at, zone),
         )
 
 

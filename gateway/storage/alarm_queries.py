@@ -52,6 +52,7 @@ class AlarmView:
     source_id: str
     deliveries: tuple[DeliveryView, ...]
     actions: tuple[ActionView, ...] = ()
+    escalated_at: datetime | None = None
 
     @property
     def stage(self) -> AlarmStage:
@@ -142,6 +143,7 @@ async def _views(session: AsyncSession, alarms: Sequence[Alarm]) -> list[AlarmVi
             source_id=alarm.source_id,
             deliveries=tuple(deliveries[alarm.id]),
             actions=tuple(actions[alarm.id]),
+            escalated_at=alarm.escalated_at,
         )
         for alarm in alarms
     ]

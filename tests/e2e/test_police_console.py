@@ -125,3 +125,38 @@ async def test_the_console_speaks_english_too_and_refuses_a_wrong_password(
                 await expect(page.get_by_role("alert")).to_have_text("Sign-in failed")
             finally:
                 await browser.close()
+
+
+async def test_an_unacknowledged_alarm_shows_its_escalation(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    executable = chromium_path()
+    async with police_centre() as centre:
+        centre.centre.set_failing(True)  # the receiving centre answers 503 to everything
+        settings = settings_for(mosquitto, tmp_path, centre.url, "http://127.0.0.1:9/x.jpg")
+        settings = settings.model_copy(
+            update={"linkage": settings.linkage.model_copy(update={"escalation_s": 1.0})}
+        )
+        await add_user(
+            settings, role=Role.POLICE, username="officer", password=PASSWORD, school_id=None
+        )
+        async with served(create_app(settings)) as base, async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=executable, args=["--no-sandbox"]
+            )
+            try:
+                page = await browser.new_page()
+                await sign_in(page, base)
+                async with MqttPublisher(mosquitto.url, client_id="btn") as publisher:
+                    await press_button(
+                        publisher, prefix="campus", school="fy-shiyan-kg", button="btn-gate"
+                    )
+                card = page.locator("article.alarm").first
+                await expect(card).to_contain_text("接警中心未确认", timeout=15_000)
+                await expect(card.locator(".escalated")).to_contain_text(
+                    "接警中心超时未确认，已升级", timeout=15_000
+                )
+                # Heard twice: the press, then its escalation.
+                await expect(page.locator("body")).to_have_attribute("data-alerting", "2")
+            finally:
+                await browser.close()

@@ -353,6 +353,7 @@ async def test_delivery_state_is_shown(client: httpx.AsyncClient) -> None:
         "delivered": True,
         "stage": "new",
         "actions": [],
+        "escalated_at": None,
     }
     assert a2["deliveries"] == [
         {

@@ -91,6 +91,10 @@ function card(alarm) {
     article.append(text("p", `${T.contacts} ${people.join("；")}`, "meta"));
   }
   if (!alarm.delivered) article.append(text("p", T.delivery_pending, "warn"));
+  if (alarm.escalated_at) {
+    const at = new Date(alarm.escalated_at).toLocaleTimeString(document.documentElement.lang);
+    article.append(text("p", `${T.escalated} ${at}`, "warn escalated"));
+  }
   const picture = document.createElement("div");
   picture.className = "picture";
   article.append(picture);
@@ -150,7 +154,11 @@ function follow() {
     cue();
     load();
   });
-  for (const topic of ["alarm_action", "snapshot", "escalation", "delivery"]) {
+  feed.addEventListener("escalation", () => {
+    cue(); // nobody at the centre has it yet: the duty officer must hear it again
+    load();
+  });
+  for (const topic of ["alarm_action", "snapshot", "delivery"]) {
     feed.addEventListener(topic, () => load());
   }
   feed.onerror = () => {
