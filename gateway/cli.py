@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -221,12 +222,7 @@ def simulate_police(
         delay_s=delay_s,
         receipts_path=receipts,
     )
-    try:
-        asyncio.run(serve_police(options, host=host, port=port))
-    except GatewayError as exc:
-        raise _fail(exc) from exc
-    except KeyboardInterrupt:
-        pass
+    _serve(lambda: serve_police(options, host=host, port=port))
 
 
 @simulate_app.command("gate-panel")
@@ -256,12 +252,7 @@ def simulate_gate_panel(
         seed=seed,
         press_every_min=press_every_min,
     )
-    try:
-        asyncio.run(serve_gate_panel(options))
-    except GatewayError as exc:
-        raise _fail(exc) from exc
-    except KeyboardInterrupt:
-        pass
+    _serve(lambda: serve_gate_panel(options))
 
 
 @simulate_app.command("camera")
@@ -283,16 +274,14 @@ def simulate_camera(
 
     _setup_logging()
     options = CameraOptions(host=host, port=port, present=present, seed=seed)
+    if video is None:
+        _serve(lambda: serve_camera(options))
+        return
     try:
-        if video is not None:
-            frames = write_camera_video(video, options, seconds=seconds)
-            typer.echo(f"wrote {frames} frames to {video}")
-            return
-        asyncio.run(serve_camera(options))
+        frames = write_camera_video(video, options, seconds=seconds)
     except GatewayError as exc:
         raise _fail(exc) from exc
-    except KeyboardInterrupt:
-        pass
+    typer.echo(f"wrote {frames} frames to {video}")
 
 
 @simulate_app.command("dc09-receiver")
@@ -316,18 +305,27 @@ def simulate_dc09_receiver(
     from simulators.dc09_receiver import Dc09ReceiverOptions, serve_dc09_receiver
 
     _setup_logging()
-    try:
-        options = Dc09ReceiverOptions(
-            host=host,
-            port=port,
-            key=key,
-            accounts=frozenset(a.upper() for a in account) if account else None,
-            max_skew_s=max_skew_s,
-            max_age_s=max_age_s,
-            nak_first=nak_first,
-            silent=silent,
+    _serve(
+        lambda: serve_dc09_receiver(
+            Dc09ReceiverOptions(
+                host=host,
+                port=port,
+                key=key,
+                accounts=frozenset(a.upper() for a in account) if account else None,
+                max_skew_s=max_skew_s,
+                max_age_s=max_age_s,
+                nak_first=nak_first,
+                silent=silent,
+            )
         )
-        asyncio.run(serve_dc09_receiver(options))
+    )
+
+
+def _serve(server: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a simulator until Ctrl-C; an error of ours is one line and a non-zero exit.
+    `server` is called inside, so that invalid options are reported the same way."""
+    try:
+        asyncio.run(server())
     except GatewayError as exc:
         raise _fail(exc) from exc
     except KeyboardInterrupt:

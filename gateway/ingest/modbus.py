@@ -115,7 +115,6 @@ class ModbusIngest:
             if ref not in self._served[signal.device]:
                 self._served[signal.device].append(ref)
         self._offline: set[str] = set()
-        self.poller: ModbusPoller | None = None  # while running: device states for the API
 
     @property
     def configured(self) -> bool:
@@ -126,7 +125,6 @@ class ModbusIngest:
             self._context.metrics.modbus_device_online.labels(spec.device_id).set(0)
         queue: asyncio.Queue[ModbusEvent] = asyncio.Queue()
         async with ModbusPoller(self._specs) as poller, asyncio.TaskGroup() as group:
-            self.poller = poller
             group.create_task(self._read(poller, queue), name="modbus:read")
             group.create_task(self._store(queue), name="modbus:store")
 

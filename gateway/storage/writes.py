@@ -35,7 +35,11 @@ def event_key(event: DeviceEvent) -> EventKey:
 
 def lane_of(alarm: Alarm) -> str:
     """Deliveries in one lane keep their order: one lane per button."""
-    return f"{alarm.school_id}/{alarm.device_id}"
+    return button_lane(alarm.school_id, alarm.device_id)
+
+
+def button_lane(school_id: str, device_id: str) -> str:
+    return f"{school_id}/{device_id}"
 
 
 def new_alarm_id(received_at: datetime) -> str:
@@ -232,7 +236,7 @@ def escalate_alarm(
         {
             "alarm_pk": alarm_pk,
             "endpoint_id": endpoint_id,
-            "lane": f"{lane.school_id}/{lane.device_id}",
+            "lane": button_lane(lane.school_id, lane.device_id),
             "attempts": 0,
             "created_at": at,
             "next_attempt_at": at,
