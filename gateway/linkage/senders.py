@@ -50,7 +50,12 @@ class WebhookSender:
         self._client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(endpoint.timeout_s),
             verify=verify,
-            limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+            # An idle connection is dropped before the centre's own keep-alive timeout (5 s
+            # for uvicorn, often more elsewhere) can close it under an alarm being sent:
+            # that race cost an alarm a retry (seen in the demo, presses 5 s apart).
+            limits=httpx.Limits(
+                max_connections=16, max_keepalive_connections=8, keepalive_expiry=2.0
+            ),
             headers={"User-Agent": "campus-gateway"},
         )
 
