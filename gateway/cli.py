@@ -20,9 +20,11 @@ app = typer.Typer(
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance")
 user_app = typer.Typer(no_args_is_help=True, help="Accounts")
 simulate_app = typer.Typer(no_args_is_help=True, help="Simulated devices and police centre")
+checkpoints_app = typer.Typer(no_args_is_help=True, help="Patrol checkpoints: QR posters")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(checkpoints_app, name="checkpoints")
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Site configuration (YAML)", show_default=False)
@@ -197,6 +199,88 @@ def simulate_button(
         )
     except GatewayError as exc:
         raise _fail(exc) from exc
+
+
+@simulate_app.command("patrol")
+def simulate_patrol(
+    config: ConfigOption,
+    speed: Annotated[
+        float, typer.Option(help="Simulated seconds per real second until it reaches now")
+    ] = 600.0,
+    since_midnight: Annotated[
+        bool, typer.Option(help="Replay today from local midnight (fast), then go on live")
+    ] = True,
+    seed: Annotated[int, typer.Option(help="Seed of the guards' days")] = 1,
+    miss_share: Annotated[float, typer.Option(help="Share of rounds nobody walks")] = 0.1,
+    wand_share: Annotated[float, typer.Option(help="Share of rounds on an offline wand")] = 0.25,
+    forged: Annotated[int, typer.Option(help="Forged tags per school and day")] = 1,
+    days: Annotated[int | None, typer.Option(help="Stop after N days (default: never)")] = None,
+    gateway_url: Annotated[
+        str | None, typer.Option(help="Gateway HTTP address for wand uploads (else MQTT)")
+    ] = None,
+    username: Annotated[str | None, typer.Option(help="Account for wand uploads")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Its password", envvar="CAMPUS_PASSWORD")
+    ] = None,
+    mqtt_url: Annotated[str | None, typer.Option(help="Broker (default: the config's)")] = None,
+) -> None:
+    """Guards walking their rounds past the checkpoint readers (MQTT), some rounds on an
+    offline wand uploaded late, a few missed, a forged tag now and then."""
+    from simulators.patrol import PatrolPlanOptions, WandAccount, run_patrol_cli
+
+    _setup_logging()
+    settings = _load(config)
+    wand = None
+    if gateway_url is not None:
+        if username is None or password is None:
+            raise _fail(ConfigError(["--username and --password are needed for wand uploads"]))
+        wand = WandAccount(gateway_url, username, password)
+    options = PatrolPlanOptions(
+        seed=seed, miss_share=miss_share, wand_share=wand_share, forged=forged
+    )
+    _serve(
+        lambda: run_patrol_cli(
+            settings,
+            speed=speed,
+            since_midnight=since_midnight,
+            options=options,
+            wand=wand,
+            mqtt_url=mqtt_url,
+            days=days,
+        )
+    )
+
+
+@checkpoints_app.command("print")
+def checkpoints_print(
+    config: ConfigOption,
+    school: Annotated[str, typer.Option(help="School id")],
+    output: Annotated[
+        Path | None,
+        typer.Option(help="A .pdf or .png file (default: checkpoints-SCHOOL.pdf)"),
+    ] = None,
+    key_version: Annotated[
+        int | None, typer.Option(help="Sign with this key version (default: patrol.current_key)")
+    ] = None,
+    all_checkpoints: Annotated[
+        bool, typer.Option("--all", help="Every checkpoint, not only the key areas")
+    ] = False,
+) -> None:
+    """A printable sheet of signed QR posters for a school's checkpoints, names in Chinese."""
+    from gateway.commands.checkpoints import print_checkpoint_sheet
+
+    settings = _load(config)
+    target = output or Path(f"checkpoints-{school}.pdf")
+    try:
+        written = print_checkpoint_sheet(
+            settings, school, target, key_version=key_version, include_all=all_checkpoints
+        )
+    except GatewayError as exc:
+        raise _fail(exc) from exc
+    if written != target:
+        typer.echo(f"wrote {written} and the pages after it ({target.stem}-2{target.suffix}, …)")
+    else:
+        typer.echo(f"wrote {written}")
 
 
 @simulate_app.command("police")

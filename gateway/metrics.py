@@ -88,6 +88,12 @@ class GatewayMetrics:
             ["kind"],
             registry=self.registry,
         )
+        self.patrol_scans = Counter(
+            "campus_patrol_scans_total",
+            "Patrol scans recorded, by source and verdict (accepted, or the refusal reason)",
+            ["source", "verdict"],
+            registry=self.registry,
+        )
         self.gates_unstaffed = Gauge(
             "campus_gates_unstaffed",
             "Gate posts that are unstaffed (or of unknown state) now",

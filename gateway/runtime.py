@@ -22,6 +22,7 @@ from gateway.linkage.escalation import AlarmEscalation
 from gateway.linkage.outbox import PoliceOutbox
 from gateway.linkage.senders import AlarmSender, WebhookSender
 from gateway.linkage.supervision import PoliceLinkAlerts
+from gateway.patrol.watch import PatrolWatch
 from gateway.settings import MqttSection, Settings, WebhookEndpoint
 from gateway.staffing.watch import GateWatch
 from gateway.storage.devices import DeviceRepository
@@ -91,6 +92,7 @@ class GatewayRuntime:
         ]
         self.escalation = AlarmEscalation(context, self.outbox, self.alerts)
         self.gate_watch = GateWatch(settings, self.alerts, context.metrics, context.health)
+        self.patrol_watch = PatrolWatch(settings, self.alerts, context.health)
         self.rejections = RejectionLog()
         # Modbus, camera and the guards' check-ins: events decoded elsewhere, stored at once.
         self.devices = IngestPipeline(
@@ -183,6 +185,7 @@ class GatewayRuntime:
                 group.create_task(self._publish_alerts(), name="alerts")
                 group.create_task(self.escalation.run(), name="escalation")
                 group.create_task(self.gate_watch.run(self.context.sessions), name="gate-watch")
+                group.create_task(self.patrol_watch.run(self.context.sessions), name="patrol-watch")
                 for sender, link in self.police_links:
                     name = f"police-link:{sender.endpoint_id}"
                     group.create_task(sender.supervise(link.on_link), name=name)

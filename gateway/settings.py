@@ -216,7 +216,16 @@ class Gate(Model):
 class Checkpoint(Model):
     id: Identifier
     name: str = Field(min_length=1)
+    # A key part or area (重点部位): patrolled `rules.patrols_per_day` times, its QR signed.
     key_area: bool = False
+
+
+class Guard(Model):
+    """A guard of the school: the only people whose patrol scans count. A guard's account
+    on the phone page has the guard's id as its username."""
+
+    id: Identifier
+    name: str = Field(min_length=1)
 
 
 class Camera(Model):
@@ -242,6 +251,7 @@ class School(Model):
     gates: list[Gate] = []
     checkpoints: list[Checkpoint] = []
     cameras: list[Camera] = []
+    guards: list[Guard] = []
 
     @model_validator(mode="after")
     def _unique(self) -> School:
@@ -250,6 +260,7 @@ class School(Model):
             ("gates", self.gates),
             ("checkpoints", self.checkpoints),
             ("cameras", self.cameras),
+            ("guards", self.guards),
         ):
             _require_unique(field, [item.id for item in items])
         _require_unique("alarm_buttons", [str(b.zone) for b in self.alarm_buttons], "zone")
@@ -283,6 +294,16 @@ class School(Model):
 
     def gate(self, gate_id: str) -> Gate | None:
         return next((g for g in self.gates if g.id == gate_id), None)
+
+    def checkpoint(self, checkpoint_id: str) -> Checkpoint | None:
+        return next((c for c in self.checkpoints if c.id == checkpoint_id), None)
+
+    def guard(self, guard_id: str) -> Guard | None:
+        return next((g for g in self.guards if g.id == guard_id), None)
+
+    @property
+    def key_checkpoints(self) -> list[Checkpoint]:
+        return [c for c in self.checkpoints if c.key_area]
 
 
 class SerialLine(Model):
@@ -367,6 +388,61 @@ class Rules(Model):
     patrol_min_spacing_s: int = Field(3600, ge=0)
 
 
+_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+class Patrol(Model):
+    """Patrol rounds and the keys that sign checkpoint QR codes and NFC tags."""
+
+    # Key version -> secret (16+ characters, from the environment). A token names its key
+    # version; rotating means adding a version, reprinting, then removing the old one.
+    keys: dict[int, str] = {}
+    # The version new sheets are signed with (default: the highest).
+    current_key: int | None = None
+    # Local times of the rounds ("HH:MM"). Empty: `rules.patrols_per_day` rounds spread
+    # evenly over the day from `first_round`.
+    round_times: list[str] = []
+    first_round: str = "08:00"
+    # A round is done by a scan up to this long either side of its time; past it, overdue.
+    grace_s: int = Field(1800, ge=60, le=12 * 3600)
+    # The same guard at the same checkpoint again within this long is a duplicate scan.
+    duplicate_window_s: int = Field(60, ge=0, le=3600)
+    # Late records (offline wands, phones) older than this are refused.
+    max_upload_age_days: int = Field(7, ge=1, le=62)
+
+    @field_validator("keys")
+    @classmethod
+    def _keys(cls, value: dict[int, str]) -> dict[int, str]:
+        for version, key in value.items():
+            if not 1 <= version <= 9999:
+                raise ValueError(f"key version {version} must be from 1 to 9999")
+            if len(key) < 16:
+                raise ValueError(f"key {version} must be at least 16 characters")
+        return value
+
+    @field_validator("round_times", "first_round")
+    @classmethod
+    def _clock(cls, value: str | list[str]) -> str | list[str]:
+        for item in [value] if isinstance(value, str) else value:
+            if not _CLOCK.match(item):
+                raise ValueError(f"{item!r} is not a local time HH:MM (00:00 to 23:59)")
+        if isinstance(value, list) and len(set(value)) != len(value):
+            raise ValueError("round times repeat")
+        return value
+
+    @model_validator(mode="after")
+    def _current(self) -> Patrol:
+        if self.current_key is not None and self.current_key not in self.keys:
+            raise ValueError(f"current_key: no key version {self.current_key} under keys")
+        return self
+
+    @property
+    def signing_version(self) -> int | None:
+        if self.current_key is not None:
+            return self.current_key
+        return max(self.keys) if self.keys else None
+
+
 class Linkage(Model):
     # An alarm no primary police endpoint acknowledged within this long is escalated: an
     # alert to the school, and the alarm goes to the secondary endpoints.
@@ -382,6 +458,7 @@ class Settings(Model):
     mqtt: MqttSection = MqttSection()
     police: list[PoliceEndpoint] = []
     linkage: Linkage = Linkage()
+    patrol: Patrol = Patrol()
     schools: list[School] = Field(min_length=1)
     modbus: ModbusSection = ModbusSection()
     rules: Rules = Rules()
@@ -395,6 +472,16 @@ class Settings(Model):
                 "(secondary: false)"
             )
         _require_unique("schools", [s.id for s in self.schools])
+        if not self.patrol.keys and any(s.key_checkpoints for s in self.schools):
+            raise ValueError(
+                "patrol.keys: key checkpoints (key_area: true) need a key to sign their QR "
+                'codes, e.g. keys: {1: "${PATROL_KEY}"} (16+ characters)'
+            )
+        if self.patrol.round_times and len(self.patrol.round_times) < self.rules.patrols_per_day:
+            raise ValueError(
+                f"patrol.round_times: {len(self.patrol.round_times)} rounds, fewer than "
+                f"rules.patrols_per_day ({self.rules.patrols_per_day})"
+            )
         _require_unique("modbus.devices", [d.id for d in self.modbus.devices])
         schools = {s.id: s for s in self.schools}
         devices = {d.id for d in self.modbus.devices}

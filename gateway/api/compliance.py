@@ -1,4 +1,5 @@
-"""Compliance (spec 5): `GET /api/v1/compliance/gate-staffing?date=YYYY-MM-DD`."""
+"""Compliance (spec 5): `GET /api/v1/compliance/gate-staffing?date=YYYY-MM-DD` and
+`GET /api/v1/compliance/patrols?date=YYYY-MM-DD`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from gateway.api.deps import Context, DbSession, require_roles, unprocessable, visible_schools
+from gateway.api.patrol_schemas import PatrolDayOut
 from gateway.api.staffing_schemas import GateStaffingOut
 from gateway.auth.tokens import Principal
 from gateway.compliance.gate_staffing import (
@@ -17,6 +19,7 @@ from gateway.compliance.gate_staffing import (
     report_span,
 )
 from gateway.domain import Role
+from gateway.patrol.queries import judge_day
 from gateway.staffing.queries import reports_for_window
 
 router = APIRouter(prefix="/compliance", tags=["compliance"])
@@ -75,3 +78,31 @@ async def gate_staffing(
                 )
             )
     return items
+
+
+@router.get("/patrols", response_model=list[PatrolDayOut])
+async def patrols(
+    principal: ComplianceReader,
+    context: Context,
+    session: DbSession,
+    day: Annotated[
+        date | None,
+        Query(alias="date", description="Local day YYYY-MM-DD (default: today, so far)"),
+    ] = None,
+    school: Annotated[
+        str | None, Query(description="School id (default: every school you may see)")
+    ] = None,
+) -> list[PatrolDayOut]:
+    """Per key checkpoint: the patrols that count (scans at least `rules.patrol_min_spacing_s`
+    apart, at their scan time, late uploads too), every scan with the reason a refused one
+    does not count, the day's rounds, and whether there were `rules.patrols_per_day`."""
+    settings = context.settings
+    zone = settings.gateway.zone
+    now = datetime.now(UTC)
+    day = day or now.astimezone(zone).date()
+    start, _ = local_day_window(day, zone)
+    if start > now:
+        raise unprocessable(("query", "date"), f"{day} has not begun yet in {zone.key}")
+    schools = visible_schools(principal, settings, school)
+    days = await judge_day(session, settings, day=day, now=now, school_ids=schools)
+    return [PatrolDayOut.of(item, settings) for item in days]

@@ -47,11 +47,14 @@ def unauthorized(detail: str) -> HTTPException:
     )
 
 
-def unprocessable(location: tuple[str, ...], message: str) -> HTTPException:
-    """A 422 shaped like FastAPI's own validation errors, for checks pydantic cannot make."""
+def unprocessable(
+    location: tuple[str, ...], message: str, kind: str = "value_error"
+) -> HTTPException:
+    """A 422 shaped like FastAPI's own validation errors, for checks pydantic cannot make.
+    `kind` is the error's `type`, for clients that act on it."""
     return HTTPException(
         status.HTTP_422_UNPROCESSABLE_CONTENT,
-        detail=[{"type": "value_error", "loc": list(location), "msg": message}],
+        detail=[{"type": kind, "loc": list(location), "msg": message}],
     )
 
 

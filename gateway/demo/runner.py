@@ -29,17 +29,19 @@ from simulators.button import press_forever
 from simulators.camera import CameraOptions, render, serve_camera
 from simulators.dc09_receiver import Dc09ReceiverOptions, serve_dc09_receiver
 from simulators.gate_panel import GatePanelOptions, panel_state, serve_gate_panel
+from simulators.patrol import PatrolPlanOptions, WandAccount, run_patrol_cli
 from simulators.police import PoliceCentre, PoliceOptions, serve_police
 
 log = logging.getLogger("gateway.demo")
 PANEL_SEED = 1
 PANEL_SPEED = 60.0  # a simulated day in 24 minutes
+PATROL_SPEED = 600.0  # today's rounds since midnight replayed in a minute or two
 BUILT_IN = Path(__file__).with_name("demo.yaml")
 DEMO_USERS = (
     (Role.ADMIN, "admin", "demo-admin-pass"),
     (Role.POLICE, "police", "demo-police-pass"),
     (Role.INSPECTOR, "inspector", "demo-inspector-pass"),
-    (Role.GUARD, "guard", "demo-guard-pass"),
+    (Role.GUARD, "guard-li", "demo-guard-pass"),  # a guard of the first school (its guards:)
 )
 
 
@@ -132,10 +134,23 @@ async def run_demo(
                         ),
                         name="demo:buttons",
                     )
+                    admin = next(u for u in DEMO_USERS if u[0] is Role.ADMIN)
+                    patrols = group.create_task(
+                        run_patrol_cli(
+                            settings,
+                            speed=PATROL_SPEED,
+                            since_midnight=True,
+                            options=PatrolPlanOptions(),
+                            wand=WandAccount(f"http://127.0.0.1:{port}", admin[1], admin[2]),
+                            mqtt_url=broker.url,
+                        ),
+                        name="demo:patrols",
+                    )
                     try:
                         await gateway_task
                     finally:
                         stop.set()
+                        patrols.cancel()
                         await presses
             police_task.cancel()
 
@@ -236,6 +251,12 @@ def _print_welcome(
         "  Logins (demo only):",
         *[f"    {role.value:<10} {user} / {password}" for role, user, password in DEMO_USERS],
         f"  Buttons pressing every few seconds at {len(settings.schools)} schools.",
+        f"  Guard's phone page  {base}/guard   (sign in as guard-li)",
+        "  Guards replay today's rounds since midnight in two minutes, then walk live (the",
+        "    replayed scans arrive late, like a wand's upload: the first patrol_overdue alerts",
+        "    are for rounds that are then recorded late); one forged tag per school;",
+        f"    patrols {base}/api/v1/compliance/patrols, QR posters: campus-gateway "
+        "checkpoints print --config config/demo.yaml --school fy-dongguan-ms",
         f"  Gate panel (Modbus TCP) 127.0.0.1:{_panel_port(settings)}: a guard's day in 24 min;",
         f"    live posts {base}/api/v1/gates, today's record "
         f"{base}/api/v1/compliance/gate-staffing",

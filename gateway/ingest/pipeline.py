@@ -21,6 +21,9 @@ from gateway.domain import ACTIONABLE_KINDS, SIGNAL_EVENTS, DeviceEvent, DeviceK
 from gateway.errors import PayloadRejected
 from gateway.ingest.decode import SiteDirectory, StatusChange, decode_message
 from gateway.linkage.outbox import PendingDelivery, PoliceOutbox, pending_delivery
+from gateway.patrol.reasons import ScanSource
+from gateway.patrol.records import ScanOutcome, record_scans
+from gateway.patrol.scans import IncomingScan
 from gateway.storage.models import Alarm, PoliceDelivery
 from gateway.storage.writes import (
     EventKey,
@@ -61,6 +64,27 @@ class RejectionLog:
             log.warning("rejected %s (%s): %s", topic[:200], rejection.reason, rejection.detail)
         elif count == self._per_minute + 1:
             log.warning("more %s rejections this minute are counted, not logged", rejection.reason)
+
+
+def reader_scans(events: Sequence[DeviceEvent], ids: dict[EventKey, int]) -> list[IncomingScan]:
+    """The patrol scans among newly stored events from checkpoint readers."""
+    return [
+        IncomingScan(
+            school_id=event.device.school_id,
+            guard_id=event.guard_id,
+            tag=event.tag,
+            scanned_at=event.occurred_at,
+            received_at=event.received_at,
+            source=ScanSource.READER,
+            message_id=event.message_id,
+            reader_checkpoint=event.device.device_id,
+            event_id=ids[event_key(event)],
+        )
+        for event in events
+        if event.device.kind is DeviceKind.CHECKPOINT
+        and event.guard_id is not None
+        and event.tag is not None
+    ]
 
 
 def _first_of_each(events: Sequence[DeviceEvent], stored: dict[EventKey, int]) -> list[DeviceEvent]:
@@ -179,13 +203,17 @@ class IngestPipeline:
         settings = self._context.settings
         endpoint_ids = self._outbox.endpoint_ids
         signal_endpoint_ids = self._outbox.signal_endpoint_ids
+        scans: list[ScanOutcome] = []
 
         def store(
             connection: Connection,
         ) -> tuple[list[DeviceEvent], list[tuple[Alarm, list[PoliceDelivery]]], int | None]:
+            scans.clear()  # a retried transaction starts again
             ids = insert_events(connection, decoded.events)
             new_events = _first_of_each(decoded.events, ids)
             insert_pictures(connection, new_events, ids)
+            # A reader's scan is checked and kept with its event, in the same transaction.
+            scans.extend(record_scans(connection, settings, reader_scans(new_events, ids)))
             alarms = []
             for event in new_events:
                 if event.is_alarm:
@@ -219,6 +247,9 @@ class IngestPipeline:
             return new_events, alarms, online
 
         new_events, alarms, online = await self._context.writer.run(store)
+        for outcome in scans:
+            verdict = outcome.verdict.reason or "accepted"
+            self._context.metrics.patrol_scans.labels(outcome.scan.source.value, verdict).inc()
         deliveries = [
             pending_delivery(row, alarm, settings) for alarm, rows in alarms for row in rows
         ]

@@ -212,3 +212,33 @@ class GatewayAlert(Base):
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
     payload: Mapped[str] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PatrolScan(Base):
+    """A patrol scan from any source (reader, phone, photo, late upload), counted at its scan
+    time. Refused scans are kept too, with the reason: they are the suspicious scans."""
+
+    __tablename__ = "patrol_scans"
+    __table_args__ = (
+        UniqueConstraint("school_id", "source", "message_id", name="uq_patrol_scans_message"),
+        Index("ix_patrol_scans_checkpoint_time", "school_id", "checkpoint_id", "scanned_at"),
+        Index("ix_patrol_scans_time", "scanned_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    school_id: Mapped[str] = mapped_column(String(64))
+    # The checkpoint the tag (or the reader) names; empty when neither names a known one.
+    checkpoint_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    guard_id: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[str] = mapped_column(String(128))
+    tag: Mapped[str] = mapped_column(String(512))
+    key_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    scanned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Who sent it in: the reader's event, or the account that uploaded it.
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), nullable=True)
+    submitted_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -32,4 +32,17 @@ def build_pages_router() -> APIRouter:
             {"t": texts, "lang": lang, "texts_json": json.dumps(texts, ensure_ascii=False)},
         )
 
+    @router.get("/guard", response_class=HTMLResponse)
+    async def guard_page(
+        request: Request, lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh"
+    ) -> HTMLResponse:
+        """The guard's phone page: scan a checkpoint, check in and out of the gate post, and
+        see the rounds due today."""
+        texts = TEXTS[lang if lang in LANGUAGES else "zh"]
+        return templates.TemplateResponse(
+            request,
+            "guard.html",
+            {"t": texts, "lang": lang, "texts_json": json.dumps(texts, ensure_ascii=False)},
+        )
+
     return router

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 SECRET = "test-police-secret"
+PATROL_KEY = "test-patrol-key-0123456789"
 
 
 def site_tree(
@@ -35,6 +36,7 @@ def site_tree(
             "reconnect_max_s": 0.5,
             "connect_timeout_s": 3,
         },
+        "patrol": {"keys": {1: PATROL_KEY}},
         "police": [
             {
                 "id": endpoint_id,
@@ -56,6 +58,7 @@ def site_tree(
                 ],
                 "gates": [{"id": "gate-north", "name": "北门"}],
                 "checkpoints": [{"id": "cp-dorm", "name": "宿舍楼", "key_area": True}],
+                "guards": [{"id": "guard-li", "name": "李师傅"}],
                 "cameras": [
                     {
                         "id": "cam-north",

@@ -22,6 +22,7 @@ ENVIRON = {
     "SET": "value-of-set",
     "POLICE_SECRET": "police-secret-for-tests",
     "DC09_KEY": "0123456789abcdef0123456789abcdef",
+    "PATROL_KEY": "patrol-key-for-tests-0123",
 }
 
 # Words the models know, so generated trees get past the first check now and then.
@@ -31,6 +32,7 @@ KEYS = [
     "database_url", "http_port", "topic_prefix", "alarm_buttons", "gates", "checkpoints",
     "cameras", "camera", "location", "zone", "key_area", "gb28181_id", "serial", "device",
     "table", "address", "bit", "school", "target", "on", "off", "retry", "transport",
+    "patrol", "keys", "round_times", "guards",
 ]  # fmt: skip
 WORDS = [
     "webhook", "sia-dc09", "coil", "discrete_input", "holding_register", "input_register",

@@ -31,6 +31,7 @@ EXAMPLE_ENV = {
     "DC09_KEY": "0123456789ABCDEF0123456789ABCDEF",
     "POLICE_WEBHOOK_URL": "https://110.example/api/campus/alarms",
     "CAMPUS_SECRET_KEY": "signing-key-for-tests-0123456789",
+    "PATROL_KEY": "patrol-key-for-tests-0123456789",
 }
 
 
@@ -39,6 +40,7 @@ def valid_tree() -> dict[str, Any]:
     return {
         "gateway": {"timezone": "Asia/Shanghai", "database_url": "sqlite+aiosqlite:///x.db"},
         "mqtt": {"url": "mqtt://127.0.0.1:1883", "topic_prefix": "campus"},
+        "patrol": {"keys": {1: "patrol-key-0123456789"}},
         "police": [
             {
                 "id": "city-110",
@@ -176,6 +178,7 @@ def test_example_needs_its_secrets() -> None:
     assert caught.value.problems == [
         "police[0].secret: environment variable POLICE_SECRET is not set",
         "police[1].key: environment variable DC09_KEY is not set",
+        "patrol.keys.1: environment variable PATROL_KEY is not set",
     ]
 
 

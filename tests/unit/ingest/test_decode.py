@@ -22,6 +22,7 @@ def directory() -> SiteDirectory:
     settings = parse_settings(
         {
             "mqtt": {"topic_prefix": "city/campus"},
+            "patrol": {"keys": {1: "patrol-key-0123456789"}},
             "schools": [
                 {
                     "id": "fy-dongguan-ms",
