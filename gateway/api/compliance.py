@@ -3,19 +3,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
-from gateway.api.deps import Context, DbSession, require_roles, unprocessable, visible_schools
+from gateway.api.deps import (
+    Context,
+    DbSession,
+    LocalDay,
+    SchoolFilter,
+    local_day,
+    require_roles,
+    visible_schools,
+)
 from gateway.api.patrol_schemas import PatrolDayOut
 from gateway.api.staffing_schemas import GateStaffingOut
 from gateway.auth.tokens import Principal
 from gateway.compliance.gate_staffing import (
     JUDGED_SOURCES,
     judge_gate_day,
-    local_day_window,
     report_span,
 )
 from gateway.domain import Role
@@ -34,24 +40,15 @@ async def gate_staffing(
     principal: ComplianceReader,
     context: Context,
     session: DbSession,
-    day: Annotated[
-        date | None,
-        Query(alias="date", description="Local day YYYY-MM-DD (default: today, so far)"),
-    ] = None,
-    school: Annotated[
-        str | None, Query(description="School id (default: every school you may see)")
-    ] = None,
+    day: LocalDay = None,
+    school: SchoolFilter = None,
 ) -> list[GateStaffingOut]:
     """Per gate: staffed seconds, the unstaffed intervals, whether the day is compliant (no
     unstaffed interval longer than `rules.gate_max_unstaffed_s`), what each source said and
     where the sources disagree."""
     settings = context.settings
     zone = settings.gateway.zone
-    now = datetime.now(UTC)
-    day = day or now.astimezone(zone).date()
-    start, _ = local_day_window(day, zone)
-    if start > now:
-        raise unprocessable(("query", "date"), f"{day} has not begun yet in {zone.key}")
+    day, now = local_day(context, day)
     schools = visible_schools(principal, settings, school)
     max_s = settings.rules.gate_max_unstaffed_s
     since, until = report_span(day, zone, max_unstaffed_s=max_s)
@@ -85,24 +82,14 @@ async def patrols(
     principal: ComplianceReader,
     context: Context,
     session: DbSession,
-    day: Annotated[
-        date | None,
-        Query(alias="date", description="Local day YYYY-MM-DD (default: today, so far)"),
-    ] = None,
-    school: Annotated[
-        str | None, Query(description="School id (default: every school you may see)")
-    ] = None,
+    day: LocalDay = None,
+    school: SchoolFilter = None,
 ) -> list[PatrolDayOut]:
     """Per key checkpoint: the patrols that count (scans at least `rules.patrol_min_spacing_s`
     apart, at their scan time, late uploads too), every scan with the reason a refused one
     does not count, the day's rounds, and whether there were `rules.patrols_per_day`."""
     settings = context.settings
-    zone = settings.gateway.zone
-    now = datetime.now(UTC)
-    day = day or now.astimezone(zone).date()
-    start, _ = local_day_window(day, zone)
-    if start > now:
-        raise unprocessable(("query", "date"), f"{day} has not begun yet in {zone.key}")
+    day, now = local_day(context, day)
     schools = visible_schools(principal, settings, school)
     days = await judge_day(session, settings, day=day, now=now, school_ids=schools)
     return [PatrolDayOut.of(item, settings) for item in days]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -127,3 +128,22 @@ def visible_schools(
             detail=f"role {principal.role} of school {own!r} may not see school {requested!r}",
         )
     return [own]
+
+
+LocalDay = Annotated[
+    date | None,
+    Query(alias="date", description="Local day YYYY-MM-DD (default: today, so far)"),
+]
+SchoolFilter = Annotated[
+    str | None, Query(description="School id (default: every school you may see)")
+]
+
+
+def local_day(context: GatewayContext, day: date | None) -> tuple[date, datetime]:
+    """The asked local day (default today) and now (UTC); a day not begun yet is a 422."""
+    zone = context.settings.gateway.zone
+    now = datetime.now(UTC)
+    day = day or now.astimezone(zone).date()
+    if datetime.combine(day, datetime.min.time(), tzinfo=zone) > now:
+        raise unprocessable(("query", "date"), f"{day} has not begun yet in {zone.key}")
+    return day, now

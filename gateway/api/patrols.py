@@ -8,7 +8,7 @@ import csv
 import hashlib
 import io
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, UploadFile, status
@@ -16,7 +16,16 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from drivers.camera.qr import decode_qr_async
-from gateway.api.deps import Context, DbSession, require_roles, unprocessable, visible_schools
+from gateway.api.deps import (
+    Context,
+    DbSession,
+    LocalDay,
+    SchoolFilter,
+    local_day,
+    require_roles,
+    unprocessable,
+    visible_schools,
+)
 from gateway.api.patrol_schemas import (
     DueOut,
     ScanIn,
@@ -335,27 +344,16 @@ async def post_upload_csv(
     return await _upload(context, principal, records, school=school, device=device)
 
 
-def _today(context: GatewayContext, day: date | None) -> tuple[date, datetime]:
-    zone = context.settings.gateway.zone
-    now = datetime.now(UTC)
-    day = day or now.astimezone(zone).date()
-    if datetime.combine(day, datetime.min.time(), tzinfo=zone) > now:
-        raise unprocessable(("query", "date"), f"{day} has not begun yet in {zone.key}")
-    return day, now
-
-
 @router.get("/due", response_model=list[DueOut])
 async def get_due(
     principal: PatrolReader,
     context: Context,
     session: DbSession,
-    school: Annotated[
-        str | None, Query(description="School id (default: yours, or every school)")
-    ] = None,
+    school: SchoolFilter = None,
 ) -> list[DueOut]:
     """Today's key checkpoints: patrols so far, the round open now or next, missed rounds."""
     schools = visible_schools(principal, context.settings, school)
-    day, now = _today(context, None)
+    day, now = local_day(context, None)
     days = await judge_day(session, context.settings, day=day, now=now, school_ids=schools)
     return [DueOut.of(item, context.settings) for item in days]
 
@@ -365,15 +363,13 @@ async def get_scans(
     principal: PatrolReader,
     context: Context,
     session: DbSession,
-    day: Annotated[
-        date | None, Query(alias="date", description="Local day (default: today)")
-    ] = None,
-    school: Annotated[str | None, Query()] = None,
+    day: LocalDay = None,
+    school: SchoolFilter = None,
     accepted: Annotated[bool | None, Query(description="false: the suspicious scans only")] = None,
 ) -> list[ScanOut]:
     """The scans of a local day, in time order, refused ones with their reason."""
     schools = visible_schools(principal, context.settings, school)
-    day, _ = _today(context, day)
+    day, _ = local_day(context, day)
     start, end = local_day_window(day, context.settings.gateway.zone)
     rows = await scans_between(session, start=start, end=end, school_ids=schools, accepted=accepted)
     return [ScanOut.of_row(row, context.settings) for row in rows]

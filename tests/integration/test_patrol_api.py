@@ -12,24 +12,17 @@ from zoneinfo import ZoneInfo
 import httpx
 import numpy as np
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from drivers.camera.qr_photo_ops import encode_jpeg
-from gateway.api.routes import build_api_router
-from gateway.auth.passwords import hash_password
-from gateway.bus import EventBus
 from gateway.context import GatewayContext
 from gateway.domain import Role
-from gateway.health import HealthBoard
-from gateway.metrics import GatewayMetrics
 from gateway.patrol.tokens import sign_tag
 from gateway.settings import Settings, parse_settings
-from gateway.storage.database import create_sessionmaker
-from gateway.storage.users import UserRepository
-from gateway.storage.writer import DatabaseWriter
 from simulators.patrol import forge
 from simulators.qr_photos import TYPICAL, render_qr_photo
+from tests.support.context import api_client, gateway_context
+from tests.support.context import bearer as support_bearer
 
 PASSWORD = "correct-horse-battery"
 DONGGUAN = "fy-dongguan-ms"
@@ -97,44 +90,18 @@ def local(hour: int, minute: int = 0, day: date | None = None) -> str:
 
 @pytest.fixture
 async def context(engine: AsyncEngine) -> AsyncIterator[GatewayContext]:
-    ctx = GatewayContext(
-        settings=SETTINGS,
-        engine=engine,
-        sessions=create_sessionmaker(engine),
-        metrics=GatewayMetrics(),
-        health=HealthBoard(),
-        bus=EventBus(),
-        token_secret="x" * 32,
-        writer=DatabaseWriter(engine),
-    )
-    stored = hash_password(PASSWORD)
-    async with ctx.sessions() as session:
-        users = UserRepository(session)
-        for username, (role, school) in ACCOUNTS.items():
-            await users.add_or_update(username, stored, role, school)
-        await session.commit()
-    try:
+    async with gateway_context(SETTINGS, engine, ACCOUNTS, PASSWORD) as ctx:
         yield ctx
-    finally:
-        await ctx.writer.aclose()
 
 
 @pytest.fixture
 async def client(context: GatewayContext) -> AsyncIterator[httpx.AsyncClient]:
-    app = FastAPI()
-    app.include_router(build_api_router())
-    app.state.context = context
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+    async with api_client(context) as http:
         yield http
 
 
 async def bearer(client: httpx.AsyncClient, username: str) -> dict[str, str]:
-    response = await client.post(
-        "/api/v1/auth/token", data={"username": username, "password": PASSWORD}
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    return await support_bearer(client, username, PASSWORD)
 
 
 async def scan(client: httpx.AsyncClient, user: str, **body: Any) -> httpx.Response:

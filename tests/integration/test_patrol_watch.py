@@ -14,19 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.alerts import AlertKind, AlertOutbox
-from gateway.bus import EventBus
 from gateway.context import GatewayContext
-from gateway.health import HealthBoard
-from gateway.metrics import GatewayMetrics
 from gateway.patrol.reasons import ScanSource
 from gateway.patrol.records import record_scans
 from gateway.patrol.scans import IncomingScan
 from gateway.patrol.tokens import sign_tag
 from gateway.patrol.watch import PatrolWatch
 from gateway.settings import Settings, parse_settings
-from gateway.storage.database import create_sessionmaker
 from gateway.storage.models import GatewayAlert
-from gateway.storage.writer import DatabaseWriter
+from tests.support.context import gateway_context
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 5, 12)
@@ -62,20 +58,8 @@ def local(hour: int, minute: int = 0, day: date = DAY) -> datetime:
 
 @pytest.fixture
 async def context(engine: AsyncEngine) -> AsyncIterator[GatewayContext]:
-    ctx = GatewayContext(
-        settings=site(),
-        engine=engine,
-        sessions=create_sessionmaker(engine),
-        metrics=GatewayMetrics(),
-        health=HealthBoard(),
-        bus=EventBus(),
-        token_secret="x" * 32,
-        writer=DatabaseWriter(engine),
-    )
-    try:
+    async with gateway_context(site(), engine) as ctx:
         yield ctx
-    finally:
-        await ctx.writer.aclose()
 
 
 def outbox(context: GatewayContext) -> AlertOutbox:

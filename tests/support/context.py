@@ -1,0 +1,72 @@
+"""A gateway context on a test's database (no runtime), its accounts, and an API client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.api.routes import build_api_router
+from gateway.auth.passwords import hash_password
+from gateway.bus import EventBus
+from gateway.context import GatewayContext
+from gateway.domain import Role
+from gateway.health import HealthBoard
+from gateway.metrics import GatewayMetrics
+from gateway.settings import Settings
+from gateway.storage.database import create_sessionmaker
+from gateway.storage.users import UserRepository
+from gateway.storage.writer import DatabaseWriter
+
+Accounts = Mapping[str, tuple[Role, str | None]]  # username -> (role, school)
+
+
+@asynccontextmanager
+async def gateway_context(
+    settings: Settings, engine: AsyncEngine, accounts: Accounts | None = None, password: str = ""
+) -> AsyncIterator[GatewayContext]:
+    """The context the API and the runtime share, on `engine`, with `accounts` (all with
+    `password`)."""
+    context = GatewayContext(
+        settings=settings,
+        engine=engine,
+        sessions=create_sessionmaker(engine),
+        metrics=GatewayMetrics(),
+        health=HealthBoard(),
+        bus=EventBus(),
+        token_secret="x" * 32,
+        writer=DatabaseWriter(engine),
+    )
+    if accounts:
+        stored = hash_password(password)
+        async with context.sessions() as session:
+            users = UserRepository(session)
+            for username, (role, school) in accounts.items():
+                await users.add_or_update(username, stored, role, school)
+            await session.commit()
+    try:
+        yield context
+    finally:
+        await context.writer.aclose()
+
+
+@asynccontextmanager
+async def api_client(context: GatewayContext) -> AsyncIterator[httpx.AsyncClient]:
+    """The REST API in-process (no lifespan: the context is given)."""
+    app = FastAPI()
+    app.include_router(build_api_router())
+    app.state.context = context
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+        yield http
+
+
+async def bearer(client: httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
+    response = await client.post(
+        "/api/v1/auth/token", data={"username": username, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
