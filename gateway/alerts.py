@@ -46,6 +46,7 @@ class AlertKind(StrEnum):
     POLICE_LINK_UP = "police_link_up"  # clears police_link_down
     ALARM_ESCALATED = "alarm_escalated"  # no police endpoint acknowledged an alarm in time
     PATROL_OVERDUE = "patrol_overdue"  # a round of a key checkpoint missed beyond its grace
+    ALARM_TEST_DUE = "alarm_test_due"  # a button not yet tested this month, the month ending
 
 
 # The kind each clearing alert ends.

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from drivers.mqtt.publisher import MqttPublisher
 from drivers.mqtt.subscriber import MqttConnection, MqttSubscriber
+from gateway.alarmtests.reminders import AlarmTestReminders
 from gateway.alerts import AlertOutbox
 from gateway.context import GatewayContext
 from gateway.errors import DeviceUnavailable
@@ -93,6 +94,7 @@ class GatewayRuntime:
         self.escalation = AlarmEscalation(context, self.outbox, self.alerts)
         self.gate_watch = GateWatch(settings, self.alerts, context.metrics, context.health)
         self.patrol_watch = PatrolWatch(settings, self.alerts, context.health)
+        self.test_reminders = AlarmTestReminders(settings, self.alerts, context.health)
         self.rejections = RejectionLog()
         # Modbus, camera and the guards' check-ins: events decoded elsewhere, stored at once.
         self.devices = IngestPipeline(

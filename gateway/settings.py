@@ -383,6 +383,8 @@ class ModbusSection(Model):
 
 class Rules(Model):
     alarm_tests_per_month: int = Field(1, ge=1)
+    # Buttons not yet tested this month raise `alarm_test_due` this many days before its end.
+    alarm_test_reminder_days: int = Field(5, ge=0, le=27)
     gate_max_unstaffed_s: int = Field(600, ge=1)
     patrols_per_day: int = Field(5, ge=1)
     patrol_min_spacing_s: int = Field(3600, ge=0)

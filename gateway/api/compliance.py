@@ -1,12 +1,16 @@
-"""Compliance (spec 5): `GET /api/v1/compliance/gate-staffing?date=YYYY-MM-DD` and
+"""Compliance (spec 5): `GET /api/v1/compliance/alarm-tests?month=YYYY-MM`,
+`GET /api/v1/compliance/gate-staffing?date=YYYY-MM-DD` and
 `GET /api/v1/compliance/patrols?date=YYYY-MM-DD`."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
+from gateway.alarmtests.queries import judge_month
+from gateway.api.alarm_test_schemas import AlarmTestMonthOut
 from gateway.api.deps import (
     Context,
     DbSession,
@@ -14,11 +18,13 @@ from gateway.api.deps import (
     SchoolFilter,
     local_day,
     require_roles,
+    unprocessable,
     visible_schools,
 )
 from gateway.api.patrol_schemas import PatrolDayOut
 from gateway.api.staffing_schemas import GateStaffingOut
 from gateway.auth.tokens import Principal
+from gateway.compliance.alarm_tests import parse_month
 from gateway.compliance.gate_staffing import (
     JUDGED_SOURCES,
     judge_gate_day,
@@ -93,3 +99,32 @@ async def patrols(
     schools = visible_schools(principal, settings, school)
     days = await judge_day(session, settings, day=day, now=now, school_ids=schools)
     return [PatrolDayOut.of(item, settings) for item in days]
+
+
+@router.get("/alarm-tests", response_model=list[AlarmTestMonthOut])
+async def alarm_tests(
+    principal: ComplianceReader,
+    context: Context,
+    session: DbSession,
+    month: Annotated[
+        str | None,
+        Query(description="Local month YYYY-MM (default: this month, so far)"),
+    ] = None,
+    school: SchoolFilter = None,
+) -> list[AlarmTestMonthOut]:
+    """Per alarm button: the tests pressed that month with every police receipt (endpoint,
+    acknowledged at, latency), the testers, and whether at least
+    `rules.alarm_tests_per_month` passed (a test with no receipt fails)."""
+    settings = context.settings
+    zone = settings.gateway.zone
+    now = datetime.now(UTC)
+    today = now.astimezone(zone).date()
+    try:
+        first = date(today.year, today.month, 1) if month is None else parse_month(month)
+    except ValueError as exc:
+        raise unprocessable(("query", "month"), str(exc)) from exc
+    if first > today:
+        raise unprocessable(("query", "month"), f"{month} has not begun yet in {zone.key}")
+    schools = visible_schools(principal, settings, school)
+    buttons = await judge_month(session, settings, month=first, now=now, school_ids=schools)
+    return [AlarmTestMonthOut.of(item, zone) for item in buttons]

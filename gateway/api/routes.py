@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.api import alarms, auth_routes, compliance, gates, live, patrols
+from gateway.api import alarm_tests, alarms, auth_routes, compliance, gates, live, patrols
 
 
 def build_api_router() -> APIRouter:
@@ -15,5 +15,6 @@ def build_api_router() -> APIRouter:
     api.include_router(gates.router)
     api.include_router(compliance.router)
     api.include_router(patrols.router)
+    api.include_router(alarm_tests.router)
     api.include_router(live.router)
     return api

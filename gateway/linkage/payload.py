@@ -42,4 +42,15 @@ def webhook_body(alarm: Alarm, settings: Settings, picture: Picture | None = Non
         },
         "camera": camera,
     }
+    if alarm.notice_id is not None:
+        # Spec 4.1: a test announced in advance carries its notice, so nobody is dispatched.
+        body["test_notice"] = {
+            "id": alarm.notice_id,
+            "window_start": None
+            if alarm.notice_window_start is None
+            else local_time(alarm.notice_window_start, zone),
+            "window_end": None
+            if alarm.notice_window_end is None
+            else local_time(alarm.notice_window_end, zone),
+        }
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -128,6 +128,10 @@ class Alarm(Base):
     # The first acknowledgement by any police endpoint; when it was escalated, if it was.
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A test announced in advance (报备): the notice it answered, sent to the police with it.
+    notice_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    notice_window_start: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    notice_window_end: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class AlarmAction(Base):
@@ -242,3 +246,29 @@ class PatrolScan(Base):
     # Who sent it in: the reader's event, or the account that uploaded it.
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), nullable=True)
     submitted_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class TestNotice(Base):
+    """A monthly alarm test announced in advance (报备) by the police or the education bureau:
+    the button's next press within the window is the test, forwarded as kind `test` with the
+    notice, so the centre does not dispatch. Also where the testers' names are kept."""
+
+    __tablename__ = "test_notices"
+    __table_args__ = (Index("ix_test_notices_button", "school_id", "button_id", "window_start"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    notice_id: Mapped[str] = mapped_column(String(40), unique=True)
+    school_id: Mapped[str] = mapped_column(String(64))
+    button_id: Mapped[str] = mapped_column(String(64))
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    police_officer: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    bureau_staff: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The test alarm it became (the first press in the window), once there is one.
+    alarm_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("alarms.id"), nullable=True, unique=True
+    )
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -14,9 +14,9 @@ from sqlalchemy import Insert, Table, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from gateway.domain import ALARM_KIND_OF_EVENT, DeviceEvent, DeviceRef
+from gateway.domain import ALARM_KIND_OF_EVENT, AlarmKind, DeviceEvent, DeviceRef
 from gateway.settings import AlarmButton, School
-from gateway.storage.models import Alarm, Device, Event, PoliceDelivery, Snapshot
+from gateway.storage.models import Alarm, Device, Event, PoliceDelivery, Snapshot, TestNotice
 
 EventKey = tuple[str, str, str, str]
 RESPONSE_KEEP = 500  # characters of the endpoint's answer kept for the record
@@ -26,6 +26,7 @@ ALARMS = cast(Table, Alarm.__table__)
 DELIVERIES = cast(Table, PoliceDelivery.__table__)
 DEVICES = cast(Table, Device.__table__)
 SNAPSHOTS = cast(Table, Snapshot.__table__)
+NOTICES = cast(Table, TestNotice.__table__)
 
 
 def event_key(event: DeviceEvent) -> EventKey:
@@ -116,10 +117,16 @@ def create_alarm(
 ) -> tuple[Alarm, list[PoliceDelivery]]:
     """Store an alarm and one delivery per police endpoint. The returned objects carry the
     stored values; they are not attached to any session."""
+    kind = ALARM_KIND_OF_EVENT[event.kind]
+    notice = None
+    if kind in (AlarmKind.EMERGENCY, AlarmKind.TEST):
+        notice = _open_notice(connection, school.id, button.id, event.occurred_at)
+    if notice is not None:
+        kind = AlarmKind.TEST  # announced in advance: the police know not to dispatch
     values = {
         "alarm_id": new_alarm_id(event.received_at),
         "event_id": event_id,
-        "kind": ALARM_KIND_OF_EVENT[event.kind].value,
+        "kind": kind.value,
         "school_id": school.id,
         "school_name": school.name,
         "device_id": button.id,
@@ -129,8 +136,15 @@ def create_alarm(
         "source_id": event.message_id,
         "occurred_at": event.occurred_at,
         "received_at": event.received_at,
+        "notice_id": None if notice is None else notice.notice_id,
+        "notice_window_start": None if notice is None else notice.window_start,
+        "notice_window_end": None if notice is None else notice.window_end,
     }
     alarm_pk = connection.execute(insert(ALARMS).values(values).returning(ALARMS.c.id)).scalar_one()
+    if notice is not None:
+        connection.execute(
+            update(NOTICES).where(NOTICES.c.id == notice.id).values(alarm_pk=alarm_pk)
+        )
     alarm = Alarm(id=alarm_pk, **values)
     if not endpoint_ids:
         return alarm, []
@@ -150,6 +164,25 @@ def create_alarm(
     )
     ids = {endpoint_id: delivery_id for delivery_id, endpoint_id in result.all()}
     return alarm, [PoliceDelivery(id=ids[row["endpoint_id"]], **row) for row in rows]
+
+
+def _open_notice(connection: Connection, school_id: str, button_id: str, at: datetime) -> Any:
+    """The earliest notice of this button whose window holds `at`, not yet answered nor
+    cancelled: the press is the announced test."""
+    c = NOTICES.c
+    return connection.execute(
+        select(c.id, c.notice_id, c.window_start, c.window_end)
+        .where(
+            c.school_id == school_id,
+            c.button_id == button_id,
+            c.alarm_pk.is_(None),
+            c.cancelled_at.is_(None),
+            c.window_start <= at,
+            c.window_end >= at,
+        )
+        .order_by(c.window_start, c.id)
+        .limit(1)
+    ).first()
 
 
 def set_device_online(

@@ -1,0 +1,1 @@
+"""Monthly alarm tests: notices filed in advance, the testers, the police receipts, the month."""
