@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -226,6 +227,17 @@ class Guard(Model):
 
     id: Identifier
     name: str = Field(min_length=1)
+    # The roster the campaign checks: full-time (专职), aged 60 or under.
+    birth_date: date | None = None
+    full_time: bool = True
+    phone: str | None = Field(None, min_length=3, max_length=32)
+
+    @field_validator("birth_date")
+    @classmethod
+    def _born(cls, value: date | None) -> date | None:
+        if value is not None and not date(1900, 1, 1) <= value <= date.today():
+            raise ValueError(f"{value} is not a birth date (1900 to today)")
+        return value
 
 
 class Camera(Model):
@@ -246,6 +258,8 @@ class School(Model):
     id: Identifier
     name: str = Field(min_length=1)
     address: str | None = None  # shown to the police on the console
+    # Day pupils (走读/在校生): the minimum number of guards depends on it (GB/T 29315-2022).
+    day_pupils: int | None = Field(None, ge=0, le=100_000)
     contacts: list[Contact] = []
     alarm_buttons: list[AlarmButton] = []
     gates: list[Gate] = []
@@ -381,6 +395,38 @@ class ModbusSection(Model):
     signals: list[ModbusSignal] = []
 
 
+class GuardMinimumStep(Model):
+    pupils_from: int = Field(ge=0)
+    guards: int = Field(ge=1)
+
+
+class GuardMinimumTable(Model):
+    """Minimum guards by day pupils: the last step at or below the pupil count, plus one for
+    each further `per_further` pupils above the last step."""
+
+    steps: list[GuardMinimumStep] = Field(
+        default_factory=lambda: [
+            GuardMinimumStep(pupils_from=0, guards=1),
+            GuardMinimumStep(pupils_from=100, guards=2),
+            GuardMinimumStep(pupils_from=1000, guards=3),
+        ],
+        min_length=1,
+    )
+    per_further: int | None = Field(500, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GuardMinimumTable:
+        froms = [s.pupils_from for s in self.steps]
+        if froms[0] != 0:
+            raise ValueError("steps: the first step must start at pupils_from 0")
+        if froms != sorted(set(froms)):
+            raise ValueError("steps: pupils_from must increase from step to step")
+        guards = [s.guards for s in self.steps]
+        if guards != sorted(guards):
+            raise ValueError("steps: guards must not decrease as pupils increase")
+        return self
+
+
 class Rules(Model):
     alarm_tests_per_month: int = Field(1, ge=1)
     # Buttons not yet tested this month raise `alarm_test_due` this many days before its end.
@@ -388,6 +434,8 @@ class Rules(Model):
     gate_max_unstaffed_s: int = Field(600, ge=1)
     patrols_per_day: int = Field(5, ge=1)
     patrol_min_spacing_s: int = Field(3600, ge=0)
+    guard_max_age: int = Field(60, ge=18, le=80)
+    guard_minimum: GuardMinimumTable = GuardMinimumTable()
 
 
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")

@@ -1,6 +1,6 @@
 """Compliance (spec 5): `GET /api/v1/compliance/alarm-tests?month=YYYY-MM`,
-`GET /api/v1/compliance/gate-staffing?date=YYYY-MM-DD` and
-`GET /api/v1/compliance/patrols?date=YYYY-MM-DD`."""
+`GET /api/v1/compliance/gate-staffing?date=YYYY-MM-DD`,
+`GET /api/v1/compliance/patrols?date=YYYY-MM-DD` and `GET /api/v1/compliance/guards`."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from gateway.api.deps import (
     unprocessable,
     visible_schools,
 )
+from gateway.api.guard_schemas import SchoolGuardsOut
 from gateway.api.patrol_schemas import PatrolDayOut
 from gateway.api.staffing_schemas import GateStaffingOut
 from gateway.auth.tokens import Principal
@@ -33,6 +34,7 @@ from gateway.compliance.gate_staffing import (
 from gateway.domain import Role
 from gateway.patrol.queries import judge_day
 from gateway.staffing.queries import reports_for_window
+from gateway.staffing.roster import judge_rosters
 
 router = APIRouter(prefix="/compliance", tags=["compliance"])
 
@@ -128,3 +130,20 @@ async def alarm_tests(
     schools = visible_schools(principal, settings, school)
     buttons = await judge_month(session, settings, month=first, now=now, school_ids=schools)
     return [AlarmTestMonthOut.of(item, zone) for item in buttons]
+
+
+@router.get("/guards", response_model=list[SchoolGuardsOut])
+async def guards(
+    principal: ComplianceReader,
+    context: Context,
+    session: DbSession,
+    school: SchoolFilter = None,
+) -> list[SchoolGuardsOut]:
+    """Per school, today: full-time guards against the minimum for its day pupils
+    (`rules.guard_minimum`, after GB/T 29315-2022), and each guard's age (at most
+    `rules.guard_max_age`) and quarterly training."""
+    settings = context.settings
+    schools = visible_schools(principal, settings, school)
+    today = datetime.now(UTC).astimezone(settings.gateway.zone).date()
+    rosters = await judge_rosters(session, settings, today=today, school_ids=schools)
+    return [SchoolGuardsOut.of(item, judged) for item, judged in rosters]

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.api import alarm_tests, alarms, auth_routes, compliance, gates, live, patrols
+from gateway.api import (
+    alarm_tests,
+    alarms,
+    auth_routes,
+    compliance,
+    gates,
+    guards,
+    live,
+    patrols,
+)
 
 
 def build_api_router() -> APIRouter:
@@ -16,5 +25,6 @@ def build_api_router() -> APIRouter:
     api.include_router(compliance.router)
     api.include_router(patrols.router)
     api.include_router(alarm_tests.router)
+    api.include_router(guards.router)
     api.include_router(live.router)
     return api

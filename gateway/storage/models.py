@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -272,3 +273,20 @@ class TestNotice(Base):
         ForeignKey("alarms.id"), nullable=True, unique=True
     )
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class GuardTraining(Base):
+    """A guard's training session (the campaign asks for one every quarter), as recorded by
+    the school's security officer or the education bureau."""
+
+    __tablename__ = "guard_trainings"
+    __table_args__ = (Index("ix_guard_trainings_guard", "school_id", "guard_id", "trained_on"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    school_id: Mapped[str] = mapped_column(String(64))
+    guard_id: Mapped[str] = mapped_column(String(64))
+    trained_on: Mapped[date] = mapped_column(Date)  # the local date
+    topic: Mapped[str] = mapped_column(String(200))
+    hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
