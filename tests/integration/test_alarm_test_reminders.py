@@ -21,7 +21,7 @@ from gateway.domain import DeviceEvent, DeviceKind, DeviceRef, EventKind, Transp
 from gateway.settings import Settings, parse_settings
 from gateway.storage.models import GatewayAlert
 from gateway.storage.writes import create_alarm, event_key, insert_events, record_acknowledged
-from tests.support.context import gateway_context
+from tests.support.context import alert_outbox, gateway_context
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SCHOOL = "fy-dongguan-ms"
@@ -96,14 +96,7 @@ async def record_test(context: GatewayContext, button: str, at: datetime) -> Non
 
 
 def outbox(context: GatewayContext) -> AlertOutbox:
-    return AlertOutbox(
-        context.writer,
-        context.sessions,
-        topic_prefix="campus",
-        zone=SHANGHAI,
-        metrics=context.metrics,
-        health=context.health,
-    )
+    return alert_outbox(context)
 
 
 async def check(context: GatewayContext, reminders: AlarmTestReminders, now: datetime) -> list[str]:

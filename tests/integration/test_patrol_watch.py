@@ -22,7 +22,7 @@ from gateway.patrol.tokens import sign_tag
 from gateway.patrol.watch import PatrolWatch
 from gateway.settings import Settings, parse_settings
 from gateway.storage.models import GatewayAlert
-from tests.support.context import gateway_context
+from tests.support.context import alert_outbox, gateway_context
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 5, 12)
@@ -63,14 +63,7 @@ async def context(engine: AsyncEngine) -> AsyncIterator[GatewayContext]:
 
 
 def outbox(context: GatewayContext) -> AlertOutbox:
-    return AlertOutbox(
-        context.writer,
-        context.sessions,
-        topic_prefix="campus",
-        zone=SHANGHAI,
-        metrics=context.metrics,
-        health=context.health,
-    )
+    return alert_outbox(context)
 
 
 async def walk(context: GatewayContext, *times: datetime, checkpoint: str = "cp-dorm") -> None:

@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.alerts import AlertOutbox
 from gateway.api.routes import build_api_router
 from gateway.auth.passwords import hash_password
 from gateway.bus import EventBus
@@ -70,3 +71,15 @@ async def bearer(client: httpx.AsyncClient, username: str, password: str) -> dic
     )
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def alert_outbox(context: GatewayContext, topic_prefix: str = "campus") -> AlertOutbox:
+    """An alert outbox on the context's database (stores; publishing is not started)."""
+    return AlertOutbox(
+        context.writer,
+        context.sessions,
+        topic_prefix=topic_prefix,
+        zone=context.settings.gateway.zone,
+        metrics=context.metrics,
+        health=context.health,
+    )
