@@ -144,7 +144,11 @@ class AlertOutbox:
         zone: ZoneInfo,
         metrics: GatewayMetrics,
         health: HealthBoard,
+        on_store: Callable[[Connection, Sequence[Alert]], object] | None = None,
     ) -> None:
+        """`on_store` runs in the transaction that stores the alerts (the hidden-danger
+        tickets they open)."""
+        self._on_store = on_store
         self._writer = writer
         self._sessions = sessions
         self._prefix = topic_prefix
@@ -157,11 +161,14 @@ class AlertOutbox:
         if not alerts:
             return
         zone = self._zone
+
         # An alert is not dropped because the database is away for a while.
-        await with_database(
-            lambda: self._writer.run(lambda connection: store_alerts(connection, alerts, zone)),
-            self._health,
-        )
+        def store(connection: Connection) -> None:
+            store_alerts(connection, alerts, zone)
+            if self._on_store is not None:
+                self._on_store(connection, alerts)
+
+        await with_database(lambda: self._writer.run(store), self._health)
         for alert in alerts:
             self._metrics.alerts_raised.labels(alert.kind.value).inc()
             log.warning(

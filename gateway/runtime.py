@@ -14,6 +14,7 @@ from gateway.alarmtests.reminders import AlarmTestReminders
 from gateway.alerts import AlertOutbox
 from gateway.context import GatewayContext
 from gateway.errors import DeviceUnavailable
+from gateway.hazards.tickets import open_tickets
 from gateway.ingest.camera import CameraIngest
 from gateway.ingest.decode import SiteDirectory
 from gateway.ingest.modbus import ModbusIngest
@@ -85,6 +86,7 @@ class GatewayRuntime:
             zone=settings.gateway.zone,
             metrics=context.metrics,
             health=context.health,
+            on_store=open_tickets,  # every violation is a hidden danger to close
         )
         self.police_links = [
             (sender, PoliceLinkAlerts(sender.endpoint_id, settings, self.alerts, context.health))

@@ -11,6 +11,7 @@ from gateway.api import (
     compliance,
     gates,
     guards,
+    hazards,
     live,
     patrols,
 )
@@ -26,5 +27,6 @@ def build_api_router() -> APIRouter:
     api.include_router(patrols.router)
     api.include_router(alarm_tests.router)
     api.include_router(guards.router)
+    api.include_router(hazards.router)
     api.include_router(live.router)
     return api

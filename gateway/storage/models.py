@@ -290,3 +290,43 @@ class GuardTraining(Base):
     hours: Mapped[float | None] = mapped_column(Float, nullable=True)
     recorded_by: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HazardTicket(Base):
+    """A hidden danger (隐患) found by the gateway, moved through the closed loop by people."""
+
+    __tablename__ = "hazard_tickets"
+    __table_args__ = (
+        Index("ix_hazard_tickets_open", "school_id", "category", "subject_id", "stage"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(String(32), unique=True)
+    school_id: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(32))  # the alert kind that found it
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(Text)
+    stage: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    occurrences: Mapped[int] = mapped_column(Integer)
+    assignee: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HazardStep(Base):
+    """One move of a ticket: who, when, to which stage, with what note."""
+
+    __tablename__ = "hazard_steps"
+    __table_args__ = (Index("ix_hazard_steps_ticket", "ticket_pk", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_pk: Mapped[int] = mapped_column(ForeignKey("hazard_tickets.id"))
+    stage: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    assignee: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

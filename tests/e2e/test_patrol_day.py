@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from playwright.async_api import async_playwright, expect
+from sqlalchemy import select
 
 from drivers.mqtt.publisher import MqttPublisher
 from gateway.app import create_app
@@ -22,6 +23,7 @@ from gateway.context import GatewayContext
 from gateway.domain import Role
 from gateway.patrol.tokens import sign_tag
 from gateway.settings import Settings, parse_settings
+from gateway.storage.models import HazardTicket
 from gateway.storage.users import UserRepository
 from simulators.patrol import Carrier, PlannedScan, forge, publish_scan
 from simulators.qr_photos import TYPICAL, render_qr_photo
@@ -269,9 +271,17 @@ async def test_a_missed_round_is_published_as_an_alert(
     patrol = settings.patrol.model_copy(update={"round_times": [due], "grace_s": 60})
     rules = settings.rules.model_copy(update={"patrols_per_day": 1})
     settings = settings.model_copy(update={"patrol": patrol, "rules": rules})
-    async with alert_listener(mosquitto) as seen, running(settings):
+    async with alert_listener(mosquitto) as seen, running(settings) as app:
         await eventually(lambda: len(seen) >= 2, what="two patrol_overdue alerts")
         await asyncio.sleep(0.5)
+        context: GatewayContext = app.state.context
+        async with context.sessions() as session:
+            tickets = (await session.scalars(select(HazardTicket))).all()
+    # Each missed round is a hidden danger to close, ticketed with the alert.
+    assert sorted((t.category, t.subject_id, t.stage) for t in tickets) == [
+        ("patrol_overdue", "cp-dorm", "found"),
+        ("patrol_overdue", "cp-power", "found"),
+    ]
     assert len(seen) == 2
     assert {a["subject"]["id"] for a in seen} == {"cp-dorm", "cp-power"}
     alert = next(a for a in seen if a["subject"]["id"] == "cp-dorm")

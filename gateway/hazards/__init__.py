@@ -1,0 +1,1 @@
+"""Hidden dangers (隐患) as a closed loop: found → assessed → assigned → controlled → fed back."""
