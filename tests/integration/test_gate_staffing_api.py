@@ -10,12 +10,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.api.routes import build_api_router
-from gateway.auth.passwords import hash_password
-from gateway.bus import EventBus
 from gateway.context import GatewayContext
 from gateway.domain import (
     DeviceEvent,
@@ -26,13 +22,10 @@ from gateway.domain import (
     Role,
     Transport,
 )
-from gateway.health import HealthBoard
-from gateway.metrics import GatewayMetrics
 from gateway.settings import Settings, parse_settings
-from gateway.storage.database import create_sessionmaker
-from gateway.storage.users import UserRepository
-from gateway.storage.writer import DatabaseWriter
 from gateway.storage.writes import insert_events, insert_pictures
+from tests.support.context import api_client, gateway_context
+from tests.support.context import bearer as support_bearer
 
 PASSWORD = "correct-horse-battery"
 DONGGUAN = "fy-dongguan-ms"
@@ -109,51 +102,25 @@ RECORDED = [
 
 @pytest.fixture
 async def context(engine: AsyncEngine) -> AsyncIterator[GatewayContext]:
-    ctx = GatewayContext(
-        settings=site(),
-        engine=engine,
-        sessions=create_sessionmaker(engine),
-        metrics=GatewayMetrics(),
-        health=HealthBoard(),
-        bus=EventBus(),
-        token_secret="x" * 32,
-        writer=DatabaseWriter(engine),
-    )
-    stored = hash_password(PASSWORD)
-    async with ctx.sessions() as session:
-        users = UserRepository(session)
-        for username, (role, school) in ACCOUNTS.items():
-            await users.add_or_update(username, stored, role, school)
-        await session.commit()
-    events = [report(at, staffed, transport) for at, staffed, transport in RECORDED]
+    async with gateway_context(site(), engine, ACCOUNTS, PASSWORD) as ctx:
+        events = [report(at, staffed, transport) for at, staffed, transport in RECORDED]
 
-    def store(connection: Any) -> None:
-        ids = insert_events(connection, events)
-        insert_pictures(connection, events, ids)
+        def store(connection: Any) -> None:
+            ids = insert_events(connection, events)
+            insert_pictures(connection, events, ids)
 
-    await ctx.writer.run(store)
-    try:
+        await ctx.writer.run(store)
         yield ctx
-    finally:
-        await ctx.writer.aclose()
 
 
 @pytest.fixture
 async def client(context: GatewayContext) -> AsyncIterator[httpx.AsyncClient]:
-    app = FastAPI()
-    app.include_router(build_api_router())
-    app.state.context = context
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+    async with api_client(context) as http:
         yield http
 
 
 async def bearer(client: httpx.AsyncClient, username: str) -> dict[str, str]:
-    response = await client.post(
-        "/api/v1/auth/token", data={"username": username, "password": PASSWORD}
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    return await support_bearer(client, username, PASSWORD)
 
 
 async def staffing(client: httpx.AsyncClient, username: str, **params: Any) -> httpx.Response:
