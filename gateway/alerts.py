@@ -22,6 +22,8 @@ from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gateway.audit.digest import EntryAction
+from gateway.audit.journal import journal_rows
 from gateway.errors import DeviceUnavailable
 from gateway.health import HealthBoard
 from gateway.metrics import GatewayMetrics
@@ -91,8 +93,10 @@ class AlertTransport(Protocol):
 
 
 def store_alerts(connection: Connection, alerts: Sequence[Alert], zone: ZoneInfo) -> None:
-    connection.execute(
-        insert(ALERTS),
+    if not alerts:
+        return
+    stored = connection.execute(
+        insert(ALERTS).returning(*ALERTS.c),
         [
             {
                 "school_id": a.school_id,
@@ -105,7 +109,8 @@ def store_alerts(connection: Connection, alerts: Sequence[Alert], zone: ZoneInfo
             }
             for a in alerts
         ],
-    )
+    ).all()
+    journal_rows(connection, ALERTS, stored, action=EntryAction.INSERT)
 
 
 async def latest_alert_kinds(
@@ -217,6 +222,12 @@ class AlertOutbox:
 
 def _mark_published(alert_id: int, at: datetime) -> Callable[[Connection], None]:
     def mark(connection: Connection) -> None:
-        connection.execute(update(ALERTS).where(ALERTS.c.id == alert_id).values(published_at=at))
+        published = connection.execute(
+            update(ALERTS)
+            .where(ALERTS.c.id == alert_id)
+            .values(published_at=at)
+            .returning(*ALERTS.c)
+        ).all()
+        journal_rows(connection, ALERTS, published, action=EntryAction.UPDATE)
 
     return mark

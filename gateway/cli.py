@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +26,11 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(checkpoints_app, name="checkpoints")
+audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident log")
+app.add_typer(audit_app, name="audit")
+
+report_app = typer.Typer(no_args_is_help=True, help="Reports: the monthly statistics")
+app.add_typer(report_app, name="report")
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Site configuration (YAML)", show_default=False)
@@ -169,6 +175,72 @@ def user_add(
     except GatewayError as exc:
         raise _fail(exc) from exc
     typer.echo(f"{'created' if created else 'updated'} {role} {username}")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    config: ConfigOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
+    anchor: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="SEQ:HASH of a head noted earlier (on a monthly report): must still hold"
+        ),
+    ] = None,
+) -> None:
+    """Check that no record was edited or deleted behind the gateway's back: exit 0 when the
+    log is intact, 3 (with the first broken link) when it is not, 1 when it cannot be read."""
+    from gateway.api.audit_schemas import AuditVerifyOut
+    from gateway.audit.chain import parse_anchor
+    from gateway.commands.audit import describe, verify_log
+
+    settings = _load(config)
+    try:
+        anchors = [parse_anchor(text) for text in anchor or []]
+    except GatewayError as exc:
+        typer.echo(f"--anchor: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        result = asyncio.run(verify_log(settings, anchors))
+    except GatewayError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(AuditVerifyOut.of(result, settings.gateway.zone).model_dump_json(indent=2))
+    else:
+        for line in describe(result):
+            typer.echo(line)
+    if not result.ok:
+        raise typer.Exit(3)
+
+
+@report_app.command("monthly")
+def report_monthly(
+    config: ConfigOption,
+    month: Annotated[str, typer.Option(help="Local month YYYY-MM", show_default=False)],
+    report_format: Annotated[
+        str, typer.Option("--format", help="all, json, csv, xlsx or pdf")
+    ] = "all",
+    out: Annotated[Path, typer.Option(help="Folder for the files")] = Path("."),
+) -> None:
+    """The monthly report (per school, district and site; the "4个100%") as files named
+    campus-report-YYYY-MM.<ext>; each export is recorded in the audit log."""
+    from gateway.commands.reports import BadOption, export_monthly_report
+
+    settings = _load(config)
+    now = datetime.now(UTC)
+    try:
+        written = asyncio.run(
+            export_monthly_report(
+                settings, month=month, format_text=report_format, directory=out, now=now
+            )
+        )
+    except BadOption as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except GatewayError as exc:
+        raise _fail(exc) from exc
+    for path in written:
+        typer.echo(str(path))
 
 
 @simulate_app.command("button")

@@ -12,6 +12,7 @@ from drivers.mqtt.publisher import MqttPublisher
 from drivers.mqtt.subscriber import MqttConnection, MqttSubscriber
 from gateway.alarmtests.reminders import AlarmTestReminders
 from gateway.alerts import AlertOutbox
+from gateway.audit.seal import AuditSealer
 from gateway.context import GatewayContext
 from gateway.errors import DeviceUnavailable
 from gateway.hazards.tickets import open_tickets
@@ -108,6 +109,7 @@ class GatewayRuntime:
         )
         self.modbus = ModbusIngest(context, self.devices, self.alerts)
         self.cameras = CameraIngest(context, self.devices, self.alerts)
+        self.sealer = AuditSealer(context.writer)
         self.status_topic = f"{prefix}/gateway/status"
         self._alarm_topic = f"{prefix}/+/alarm/+/event"
         health = context.health
@@ -188,6 +190,7 @@ class GatewayRuntime:
                 )
                 group.create_task(self._publish_alerts(), name="alerts")
                 group.create_task(self.escalation.run(), name="escalation")
+                group.create_task(self.sealer.run(), name="audit-sealer")
                 group.create_task(self.gate_watch.run(self.context.sessions), name="gate-watch")
                 group.create_task(self.patrol_watch.run(self.context.sessions), name="patrol-watch")
                 for sender, link in self.police_links:

@@ -258,6 +258,8 @@ class School(Model):
     id: Identifier
     name: str = Field(min_length=1)
     address: str | None = None  # shown to the police on the console
+    # The district (区/县) whose education bureau it answers to: the monthly report's totals.
+    district: str | None = Field(None, min_length=1, max_length=64)
     # Day pupils (走读/在校生): the minimum number of guards depends on it (GB/T 29315-2022).
     day_pupils: int | None = Field(None, ge=0, le=100_000)
     contacts: list[Contact] = []
@@ -427,6 +429,54 @@ class GuardMinimumTable(Model):
         return self
 
 
+class RatingLevelThresholds(Model):
+    """What a school must reach over a quarter for one rating level. Ratios are of the
+    quarter's judged gate-days, key checkpoint-days, button-months and alarms."""
+
+    gate_days: float = Field(ge=0, le=1)
+    patrol_days: float = Field(ge=0, le=1)
+    alarm_tests: float = Field(ge=0, le=1)
+    police_ack: float = Field(ge=0, le=1)
+    # All four "4个100%" indicators met in every month of the quarter.
+    four_100: bool
+    max_overdue_hazards: int = Field(ge=0)
+
+
+class RatingRules(Model):
+    """The quarterly rating (示范 / 达标 / 不合格): a school is 示范 when it meets
+    `demonstration`, else 达标 when it meets `passing`, else 不合格. Documented in
+    docs/rating.md."""
+
+    demonstration: RatingLevelThresholds = RatingLevelThresholds(
+        gate_days=0.99,
+        patrol_days=0.98,
+        alarm_tests=1.0,
+        police_ack=1.0,
+        four_100=True,
+        max_overdue_hazards=0,
+    )
+    passing: RatingLevelThresholds = RatingLevelThresholds(
+        gate_days=0.95,
+        patrol_days=0.9,
+        alarm_tests=1.0,
+        police_ack=0.95,
+        four_100=False,
+        max_overdue_hazards=2,
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RatingRules:
+        d, p = self.demonstration, self.passing
+        for name in ("gate_days", "patrol_days", "alarm_tests", "police_ack"):
+            if getattr(d, name) < getattr(p, name):
+                raise ValueError(f"demonstration.{name} must not be below passing.{name}")
+        if d.max_overdue_hazards > p.max_overdue_hazards:
+            raise ValueError("demonstration.max_overdue_hazards must not exceed passing's")
+        if p.four_100 and not d.four_100:
+            raise ValueError("demonstration.four_100 must hold when passing.four_100 does")
+        return self
+
+
 class Rules(Model):
     alarm_tests_per_month: int = Field(1, ge=1)
     # Buttons not yet tested this month raise `alarm_test_due` this many days before its end.
@@ -436,6 +486,7 @@ class Rules(Model):
     patrol_min_spacing_s: int = Field(3600, ge=0)
     guard_max_age: int = Field(60, ge=18, le=80)
     guard_minimum: GuardMinimumTable = GuardMinimumTable()
+    rating: RatingRules = RatingRules()
 
 
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")

@@ -89,7 +89,10 @@ async def current_principal(
     session: DbSession,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
-    return await principal_for_token(context, session, token)
+    principal = await principal_for_token(context, session, token)
+    # What this request writes is recorded in the audit log as done by this account.
+    session.info["actor"] = principal.username
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

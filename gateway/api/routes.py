@@ -7,13 +7,16 @@ from fastapi import APIRouter
 from gateway.api import (
     alarm_tests,
     alarms,
+    audit,
     auth_routes,
     compliance,
+    compliance_periods,
     gates,
     guards,
     hazards,
     live,
     patrols,
+    reports,
 )
 
 
@@ -24,9 +27,12 @@ def build_api_router() -> APIRouter:
     api.include_router(alarms.router)
     api.include_router(gates.router)
     api.include_router(compliance.router)
+    api.include_router(compliance_periods.router)
     api.include_router(patrols.router)
     api.include_router(alarm_tests.router)
     api.include_router(guards.router)
     api.include_router(hazards.router)
+    api.include_router(reports.router)
+    api.include_router(audit.router)
     api.include_router(live.router)
     return api

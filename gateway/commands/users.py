@@ -72,6 +72,7 @@ async def add_user(
     try:
         await upgrade_database(engine)
         async with create_sessionmaker(engine)() as session:
+            session.info["actor"] = "cli"
             created = await UserRepository(session).add_or_update(
                 username, password_hash, role, school
             )

@@ -237,6 +237,8 @@ def _print_welcome(
         "Campus security gateway demo (护校安园) is running. Ctrl-C stops it.",
         f"  API documentation   {base}/docs",
         f"  Police console      {base}/police   (sign in as police)",
+        f"  Inspector's pages   {base}/inspector   (sign in as inspector: calendar, test logs,",
+        "    monthly report XLSX/PDF/CSV, ratings, log verification)",
         f"  Alarms (API)        {base}/api/v1/alarms   (log in first: POST /api/v1/auth/token)",
         f"  Readiness           {base}/readyz",
         f"  Metrics             {base}/metrics",

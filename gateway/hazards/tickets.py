@@ -11,10 +11,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from gateway.alerts import Alert, AlertKind
+from gateway.audit.digest import EntryAction
+from gateway.audit.journal import journal_rows
 from gateway.storage.models import HazardTicket
 
 TICKETS = cast(Table, HazardTicket.__table__)
@@ -59,6 +61,13 @@ def open_tickets(connection: Connection, alerts: Sequence[Alert]) -> int:
     for alert in alerts:
         if alert.kind not in VIOLATIONS:
             continue
+        if connection.dialect.name == "postgresql":
+            # Writers run concurrently there: one at a time per subject, or two could each
+            # find no open ticket and open one each. (SQLite has one writer.)
+            subject = (
+                f"{alert.school_id}/{alert.kind.value}/{alert.subject_kind}/{alert.subject_id}"
+            )
+            connection.execute(select(func.pg_advisory_xact_lock(func.hashtext(subject))))
         existing = connection.execute(
             select(c.id, c.occurrences).where(
                 c.school_id == alert.school_id,
@@ -69,14 +78,18 @@ def open_tickets(connection: Connection, alerts: Sequence[Alert]) -> int:
             )
         ).first()
         if existing is not None:
-            connection.execute(
+            repeated = connection.execute(
                 update(TICKETS)
                 .where(c.id == existing.id)
                 .values(occurrences=existing.occurrences + 1, last_seen_at=alert.raised_at)
-            )
+                .returning(*TICKETS.c)
+            ).all()
+            journal_rows(connection, TICKETS, repeated, action=EntryAction.UPDATE)
             continue
-        connection.execute(
-            insert(TICKETS).values(
+        created = connection.execute(
+            insert(TICKETS)
+            .returning(*TICKETS.c)
+            .values(
                 ticket_id=new_ticket_id(alert.raised_at),
                 school_id=alert.school_id,
                 category=alert.kind.value,
@@ -89,6 +102,7 @@ def open_tickets(connection: Connection, alerts: Sequence[Alert]) -> int:
                 occurrences=1,
                 updated_at=alert.raised_at,
             )
-        )
+        ).all()
+        journal_rows(connection, TICKETS, created, action=EntryAction.INSERT)
         opened += 1
     return opened

@@ -13,6 +13,8 @@ from sqlalchemy import Table, insert
 from sqlalchemy.engine import Connection
 
 from drivers.camera import fetch_snapshot
+from gateway.audit.digest import EntryAction
+from gateway.audit.journal import journal_rows
 from gateway.bus import EventBus
 from gateway.domain import Picture
 from gateway.errors import DeviceUnavailable
@@ -76,15 +78,18 @@ class AlarmSnapshots:
         future.set_result(SnapshotOutcome(picture))
 
         def store(connection: Connection) -> None:
-            connection.execute(
-                insert(SNAPSHOTS).values(
+            stored = connection.execute(
+                insert(SNAPSHOTS)
+                .values(
                     event_id=alarm.event_id,
                     camera_id=camera_id,
                     taken_at=picture.taken_at,
                     content_type=picture.content_type,
                     data=picture.data,
                 )
-            )
+                .returning(*SNAPSHOTS.c)
+            ).all()
+            journal_rows(connection, SNAPSHOTS, stored, action=EntryAction.INSERT)
 
         await with_database(lambda: self._writer.run(store), self._health)
         if self._bus.listened:

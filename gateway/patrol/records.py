@@ -14,6 +14,8 @@ from sqlalchemy import Insert, Table, and_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from gateway.audit.digest import EntryAction
+from gateway.audit.journal import journal_rows
 from gateway.patrol.reasons import ScanReason
 from gateway.patrol.scans import IncomingScan, ScanVerdict, check_scan
 from gateway.settings import Settings
@@ -82,9 +84,10 @@ def record_scans(
             "event_id": scan.event_id,
             "submitted_by": scan.submitted_by,
         }
-        new_id = connection.execute(_insert(connection).values(row).returning(c.id)).scalar()
-        if new_id is not None:
-            outcomes.append(ScanOutcome(scan, verdict, new_id, new=True))
+        inserted = connection.execute(_insert(connection).values(row).returning(*SCANS.c)).all()
+        if inserted:
+            journal_rows(connection, SCANS, inserted, action=EntryAction.INSERT)
+            outcomes.append(ScanOutcome(scan, verdict, inserted[0].id, new=True))
             continue
         stored = connection.execute(
             select(c.id, c.checkpoint_id, c.key_version, c.reason, c.detail).where(

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from gateway.audit.journal import AuditedSession
+
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
@@ -49,4 +51,5 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    """Sessions whose writes go into the tamper-evident log (gateway/audit/journal.py)."""
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=AuditedSession)

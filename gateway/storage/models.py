@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -330,3 +331,49 @@ class HazardStep(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     assignee: Mapped[str | None] = mapped_column(String(64), nullable=True)
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class UserAction(Base):
+    """Something a person did that leaves no other record: an export, a verification."""
+
+    __tablename__ = "user_actions"
+    __table_args__ = (Index("ix_user_actions_time", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    username: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AuditEntry(Base):
+    """The tamper-evident log: one entry per write of an audited row (its table, id and a
+    digest of its content as stored), by whom. A sealer links entries in order: each sealed
+    entry holds its position `seq`, the hash of the entry before and its own hash, so editing
+    or removing an entry, or a row behind the gateway's back, shows (gateway/audit)."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        UniqueConstraint("seq", name="uq_audit_entries_seq"),
+        Index("ix_audit_entries_row", "table_name", "row_id", "id"),
+        # The sealer's work list: the few entries not linked yet.
+        Index(
+            "ix_audit_entries_unsealed",
+            "id",
+            postgresql_where=text("seq IS NULL"),
+            sqlite_where=text("seq IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    table_name: Mapped[str] = mapped_column(String(32))
+    row_id: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(8))
+    digest: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -14,6 +14,8 @@ from sqlalchemy import Insert, Table, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from gateway.audit.digest import EntryAction
+from gateway.audit.journal import journal_rows
 from gateway.domain import ALARM_KIND_OF_EVENT, AlarmKind, DeviceEvent, DeviceRef
 from gateway.settings import AlarmButton, School
 from gateway.storage.models import Alarm, Device, Event, PoliceDelivery, Snapshot, TestNotice
@@ -61,12 +63,10 @@ def insert_events(connection: Connection, events: Sequence[DeviceEvent]) -> dict
     rows: dict[EventKey, dict[str, Any]] = {}
     for event in events:
         rows.setdefault(event_key(event), _event_row(event))
-    c = EVENTS.c
-    statement = _insert_ignoring_duplicates(connection).returning(
-        c.id, c.school_id, c.device_kind, c.device_id, c.message_id
-    )
-    result = connection.execute(statement, list(rows.values()))
-    return {(r.school_id, r.device_kind, r.device_id, r.message_id): r.id for r in result}
+    statement = _insert_ignoring_duplicates(connection).returning(*EVENTS.c)
+    stored = connection.execute(statement, list(rows.values())).all()
+    journal_rows(connection, EVENTS, stored, action=EntryAction.INSERT)
+    return {(r.school_id, r.device_kind, r.device_id, r.message_id): r.id for r in stored}
 
 
 def insert_pictures(
@@ -85,7 +85,8 @@ def insert_pictures(
         if event.picture is not None and event_key(event) in ids
     ]
     if rows:
-        connection.execute(insert(SNAPSHOTS), rows)
+        stored = connection.execute(insert(SNAPSHOTS).returning(*SNAPSHOTS.c), rows).all()
+        journal_rows(connection, SNAPSHOTS, stored, action=EntryAction.INSERT)
 
 
 def _event_row(event: DeviceEvent) -> dict[str, Any]:
@@ -140,11 +141,17 @@ def create_alarm(
         "notice_window_start": None if notice is None else notice.window_start,
         "notice_window_end": None if notice is None else notice.window_end,
     }
-    alarm_pk = connection.execute(insert(ALARMS).values(values).returning(ALARMS.c.id)).scalar_one()
+    stored = connection.execute(insert(ALARMS).values(values).returning(*ALARMS.c)).one()
+    journal_rows(connection, ALARMS, [stored], action=EntryAction.INSERT)
+    alarm_pk = stored.id
     if notice is not None:
-        connection.execute(
-            update(NOTICES).where(NOTICES.c.id == notice.id).values(alarm_pk=alarm_pk)
-        )
+        answered = connection.execute(
+            update(NOTICES)
+            .where(NOTICES.c.id == notice.id)
+            .values(alarm_pk=alarm_pk)
+            .returning(*NOTICES.c)
+        ).all()
+        journal_rows(connection, NOTICES, answered, action=EntryAction.UPDATE)
     alarm = Alarm(id=alarm_pk, **values)
     if not endpoint_ids:
         return alarm, []
@@ -159,11 +166,14 @@ def create_alarm(
         }
         for endpoint_id in endpoint_ids
     ]
-    result = connection.execute(
-        insert(DELIVERIES).values(rows).returning(DELIVERIES.c.id, DELIVERIES.c.endpoint_id)
-    )
-    ids = {endpoint_id: delivery_id for delivery_id, endpoint_id in result.all()}
-    return alarm, [PoliceDelivery(id=ids[row["endpoint_id"]], **row) for row in rows]
+    return alarm, _insert_deliveries(connection, rows)
+
+
+def _insert_deliveries(connection: Connection, rows: list[dict[str, Any]]) -> list[PoliceDelivery]:
+    stored = connection.execute(insert(DELIVERIES).values(rows).returning(*DELIVERIES.c)).all()
+    journal_rows(connection, DELIVERIES, stored, action=EntryAction.INSERT)
+    ids = {delivery.endpoint_id: delivery.id for delivery in stored}
+    return [PoliceDelivery(id=ids[row["endpoint_id"]], **row) for row in rows]
 
 
 def _open_notice(connection: Connection, school_id: str, button_id: str, at: datetime) -> Any:
@@ -239,11 +249,13 @@ def record_acknowledged(
     )
     # The alarm is settled at its first acknowledgement by any endpoint (no escalation).
     alarm_pk = select(DELIVERIES.c.alarm_pk).where(DELIVERIES.c.id == delivery_id)
-    connection.execute(
+    settled = connection.execute(
         update(ALARMS)
         .where(ALARMS.c.id == alarm_pk.scalar_subquery(), ALARMS.c.acknowledged_at.is_(None))
         .values(acknowledged_at=at)
-    )
+        .returning(*ALARMS.c)
+    ).all()
+    journal_rows(connection, ALARMS, settled, action=EntryAction.UPDATE)
 
 
 def escalate_alarm(
@@ -251,7 +263,7 @@ def escalate_alarm(
 ) -> list[PoliceDelivery]:
     """Mark an alarm escalated and add deliveries to the secondary endpoints, unless it was
     acknowledged or escalated meanwhile. Returns the new deliveries."""
-    result = connection.execute(
+    escalated = connection.execute(
         update(ALARMS)
         .where(
             ALARMS.c.id == alarm_pk,
@@ -259,12 +271,12 @@ def escalate_alarm(
             ALARMS.c.escalated_at.is_(None),
         )
         .values(escalated_at=at)
-    )
-    if result.rowcount != 1 or not endpoint_ids:
+        .returning(*ALARMS.c)
+    ).all()
+    journal_rows(connection, ALARMS, escalated, action=EntryAction.UPDATE)
+    if len(escalated) != 1 or not endpoint_ids:
         return []
-    lane = connection.execute(
-        select(ALARMS.c.school_id, ALARMS.c.device_id).where(ALARMS.c.id == alarm_pk)
-    ).one()
+    lane = escalated[0]
     rows = [
         {
             "alarm_pk": alarm_pk,
@@ -276,11 +288,7 @@ def escalate_alarm(
         }
         for endpoint_id in endpoint_ids
     ]
-    inserted = connection.execute(
-        insert(DELIVERIES).values(rows).returning(DELIVERIES.c.id, DELIVERIES.c.endpoint_id)
-    )
-    ids = {endpoint_id: delivery_id for delivery_id, endpoint_id in inserted.all()}
-    return [PoliceDelivery(id=ids[row["endpoint_id"]], **row) for row in rows]
+    return _insert_deliveries(connection, rows)
 
 
 def record_failure(
@@ -312,7 +320,7 @@ def _record_attempt(
     **outcome: Any,
 ) -> None:
     c = DELIVERIES.c
-    connection.execute(
+    attempted = connection.execute(
         update(DELIVERIES)
         .where(c.id == delivery_id)
         .values(
@@ -322,4 +330,6 @@ def _record_attempt(
             last_response=response[:RESPONSE_KEEP],
             **outcome,
         )
-    )
+        .returning(*DELIVERIES.c)
+    ).all()
+    journal_rows(connection, DELIVERIES, attempted, action=EntryAction.UPDATE)

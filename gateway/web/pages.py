@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -43,6 +44,29 @@ def build_pages_router() -> APIRouter:
             request,
             "guard.html",
             {"t": texts, "lang": lang, "texts_json": json.dumps(texts, ensure_ascii=False)},
+        )
+
+    @router.get("/inspector", response_class=HTMLResponse)
+    async def inspector_page(
+        request: Request, lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh"
+    ) -> HTMLResponse:
+        """The inspectors' pages (督导, 教育局; police and admins too): compliance by school and
+        day, the alarm-test logs and notices, the monthly report, log verification, ratings."""
+        texts = TEXTS[lang if lang in LANGUAGES else "zh"]
+        # The site's today decides the default month and which days are still to come: the
+        # inspector's own computer may be in another zone.
+        zone = request.app.state.context.settings.gateway.zone
+        today = datetime.now(UTC).astimezone(zone).date()
+        return templates.TemplateResponse(
+            request,
+            "inspector.html",
+            {
+                "t": texts,
+                "lang": lang,
+                "texts_json": json.dumps(texts, ensure_ascii=False),
+                "today": today.isoformat(),
+                "zone": zone.key,
+            },
         )
 
     return router

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from gateway.web.texts_inspector import INSPECTOR_TEXTS
+
 LANGUAGES = ("zh", "en")
 
-TEXTS: dict[str, dict[str, str]] = {
+BASE_TEXTS: dict[str, dict[str, str]] = {
     "zh": {
         "title": "接警台 · 护校安园",
         "login": "登录",
@@ -201,4 +203,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "g_reason_unknown_guard": "Not a registered guard of this school",
         "g_reason_duplicate": "Scanned twice",
     },
+}
+
+# Every page's words, in one table per language: the inspector's pages keep theirs apart.
+TEXTS: dict[str, dict[str, str]] = {
+    language: {**BASE_TEXTS[language], **INSPECTOR_TEXTS[language]} for language in LANGUAGES
 }

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.alerts import Alert, AlertKind, AlertOutbox
@@ -132,12 +132,11 @@ async def test_overdue_tickets_come_first(
 ) -> None:
     await raise_alerts(context, alert(AlertKind.PATROL_OVERDUE, "cp-a"))
     await raise_alerts(context, alert(AlertKind.POLICE_LINK_DOWN, "110"))
-    async with context.sessions() as session:
-        await session.execute(
-            update(HazardTicket)
-            .where(HazardTicket.subject_id == "cp-a")
-            .values(stage="assigned", deadline=datetime.now(UTC) - timedelta(hours=1))
-        )
+    async with context.sessions() as session:  # an assignment whose deadline has passed
+        ticket = await session.scalar(select(HazardTicket).where(HazardTicket.subject_id == "cp-a"))
+        assert ticket is not None
+        ticket.stage = "assigned"
+        ticket.deadline = datetime.now(UTC) - timedelta(hours=1)
         await session.commit()
     listed = (
         await client.get("/api/v1/hazards", headers=await bearer(client, "guard-li", PASSWORD))

@@ -15,22 +15,29 @@ from gateway.auth.passwords import hash_password
 from gateway.bus import EventBus
 from gateway.context import GatewayContext
 from gateway.domain import Role
+from gateway.hazards.tickets import open_tickets
 from gateway.health import HealthBoard
 from gateway.metrics import GatewayMetrics
 from gateway.settings import Settings
 from gateway.storage.database import create_sessionmaker
 from gateway.storage.users import UserRepository
 from gateway.storage.writer import DatabaseWriter
+from tests.support.audit import assert_log_intact
 
 Accounts = Mapping[str, tuple[Role, str | None]]  # username -> (role, school)
 
 
 @asynccontextmanager
 async def gateway_context(
-    settings: Settings, engine: AsyncEngine, accounts: Accounts | None = None, password: str = ""
+    settings: Settings,
+    engine: AsyncEngine,
+    accounts: Accounts | None = None,
+    password: str = "",
+    *,
+    verify_log: bool = True,
 ) -> AsyncIterator[GatewayContext]:
     """The context the API and the runtime share, on `engine`, with `accounts` (all with
-    `password`)."""
+    `password`). On the way out the audit log must verify (unless the test tampers)."""
     context = GatewayContext(
         settings=settings,
         engine=engine,
@@ -52,6 +59,8 @@ async def gateway_context(
         yield context
     finally:
         await context.writer.aclose()
+    if verify_log:
+        await assert_log_intact(engine)
 
 
 @asynccontextmanager
@@ -74,7 +83,8 @@ async def bearer(client: httpx.AsyncClient, username: str, password: str) -> dic
 
 
 def alert_outbox(context: GatewayContext, topic_prefix: str = "campus") -> AlertOutbox:
-    """An alert outbox on the context's database (stores; publishing is not started)."""
+    """An alert outbox on the context's database (stores, opening hidden-danger tickets as
+    the runtime's does; publishing is not started)."""
     return AlertOutbox(
         context.writer,
         context.sessions,
@@ -82,4 +92,5 @@ def alert_outbox(context: GatewayContext, topic_prefix: str = "campus") -> Alert
         zone=context.settings.gateway.zone,
         metrics=context.metrics,
         health=context.health,
+        on_store=open_tickets,
     )

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from gateway.app import create_app
 from gateway.context import GatewayContext
 from gateway.settings import Settings
+from tests.support.audit import assert_site_log_intact
 from tests.support.police import eventually
 from tests.support.services import MosquittoBroker
 
@@ -32,6 +33,8 @@ async def running(settings: Settings) -> AsyncIterator[FastAPI]:
             what="the gateway to connect to the broker",
         )
         yield app
+    gateway = settings.gateway
+    await assert_site_log_intact(gateway.database_url, gateway.database_schema)
 
 
 @asynccontextmanager

@@ -1,0 +1,179 @@
+"""Writing the log: every write of an audited row appends an entry, in the same transaction
+as the write, so a record and its entry commit or vanish together.
+
+Core writes (the runtime's, on a `Connection`) call `journal_rows` with the rows their
+statements returned, or `journal_ids` to read them back; ORM writes (the API's sessions) are
+journalled at flush by `AuditedSession`. Rows are digested as the database returns them, the
+same way `verify` reads them later."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, event, insert, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, UOWTransaction
+
+from gateway.audit.digest import EntryAction, row_digest
+from gateway.storage.models import (
+    Alarm,
+    AlarmAction,
+    AuditEntry,
+    Base,
+    Event,
+    GatewayAlert,
+    GuardTraining,
+    HazardStep,
+    HazardTicket,
+    PatrolScan,
+    PoliceDelivery,
+    Snapshot,
+    TestNotice,
+    User,
+    UserAction,
+)
+
+ENTRIES = cast(Table, AuditEntry.__table__)
+SYSTEM_ACTOR = "gateway"
+READ_BACK_CHUNK = 500
+
+# The records an inspector relies on. Device status (the `devices` table) is state, not a
+# record, and changes with every message: it is not audited.
+AUDITED_MODELS: tuple[type[Base], ...] = (
+    Event,
+    Snapshot,
+    Alarm,
+    PoliceDelivery,
+    AlarmAction,
+    TestNotice,
+    PatrolScan,
+    GatewayAlert,
+    HazardTicket,
+    HazardStep,
+    GuardTraining,
+    User,
+    UserAction,
+)
+AUDITED_TABLES: dict[str, Table] = {
+    cast(Table, model.__table__).name: cast(Table, model.__table__) for model in AUDITED_MODELS
+}
+
+
+def _row_mapping(row: Row[Any] | Mapping[str, Any]) -> Mapping[str, Any]:
+    if isinstance(row, Row):
+        return cast(Mapping[str, Any], row._mapping)
+    return row
+
+
+def entries_for(
+    table: Table,
+    rows: Iterable[Row[Any] | Mapping[str, Any]],
+    *,
+    action: EntryAction,
+    actor: str,
+    at: datetime,
+) -> list[dict[str, Any]]:
+    """The entries recording `rows` of `table` (each with every column, as stored)."""
+    entries = []
+    for row in rows:
+        values = _row_mapping(row)
+        entries.append(
+            {
+                "table_name": table.name,
+                "row_id": values["id"],
+                "action": action.value,
+                "digest": "" if action is EntryAction.DELETE else row_digest(table, values),
+                "actor": actor,
+                "recorded_at": at,
+            }
+        )
+    return entries
+
+
+def append_entries(connection: Connection, entries: Sequence[dict[str, Any]]) -> None:
+    if entries:
+        connection.execute(insert(ENTRIES), list(entries))
+
+
+def journal_rows(
+    connection: Connection,
+    table: Table,
+    rows: Iterable[Row[Any] | Mapping[str, Any]],
+    *,
+    action: EntryAction,
+    actor: str = SYSTEM_ACTOR,
+    at: datetime | None = None,
+) -> None:
+    """Record rows a statement returned (`.returning(*table.c)`)."""
+    append_entries(
+        connection,
+        entries_for(table, rows, action=action, actor=actor, at=at or datetime.now(UTC)),
+    )
+
+
+def read_back(connection: Connection, table: Table, ids: Iterable[int]) -> list[Row[Any]]:
+    wanted = sorted(set(ids))
+    rows: list[Row[Any]] = []
+    for start in range(0, len(wanted), READ_BACK_CHUNK):
+        chunk = wanted[start : start + READ_BACK_CHUNK]
+        rows.extend(connection.execute(select(table).where(table.c.id.in_(chunk))).all())
+    return rows
+
+
+def journal_ids(
+    connection: Connection,
+    table: Table,
+    ids: Iterable[int],
+    *,
+    action: EntryAction,
+    actor: str = SYSTEM_ACTOR,
+    at: datetime | None = None,
+) -> None:
+    """Record rows by id, read back as they now are (after an UPDATE without RETURNING)."""
+    journal_rows(
+        connection, table, read_back(connection, table, ids), action=action, actor=actor, at=at
+    )
+
+
+class AuditedSession(Session):
+    """A session whose flushes journal the audited rows they wrote. `session.info["actor"]`
+    names who is writing (the API sets it to the signed-in user)."""
+
+
+@event.listens_for(AuditedSession, "after_flush")
+def _journal_flush(session: Session, _context: UOWTransaction) -> None:
+    written: dict[str, dict[int, EntryAction]] = {}
+
+    def note(instance: object, action: EntryAction) -> None:
+        table = getattr(type(instance), "__table__", None)
+        if isinstance(table, Table) and table.name in AUDITED_TABLES:
+            written.setdefault(table.name, {})[instance.id] = action  # type: ignore[attr-defined]
+
+    for instance in session.new:
+        note(instance, EntryAction.INSERT)
+    for instance in session.dirty:
+        if session.is_modified(instance, include_collections=False):
+            note(instance, EntryAction.UPDATE)
+    for instance in session.deleted:
+        note(instance, EntryAction.DELETE)
+    if not written:
+        return
+    actor = str(session.info.get("actor", SYSTEM_ACTOR))
+    at = datetime.now(UTC)
+    connection = session.connection()
+    entries: list[dict[str, Any]] = []
+    for name, actions in written.items():
+        table = AUDITED_TABLES[name]
+        deleted = [row_id for row_id, action in actions.items() if action is EntryAction.DELETE]
+        entries += entries_for(
+            table,
+            ({"id": row_id} for row_id in deleted),
+            action=EntryAction.DELETE,
+            actor=actor,
+            at=at,
+        )
+        for row in read_back(connection, table, (i for i in actions if i not in deleted)):
+            entries += entries_for(table, [row], action=actions[row.id], actor=actor, at=at)
+    append_entries(connection, entries)

@@ -1,0 +1,66 @@
+"""The monthly report as one CSV table: the whole site, each district, then each school.
+
+UTF-8 with a byte-order mark, which Excel needs to read it as UTF-8 rather than GBK; one
+header row of Chinese titles (`labels`); a figure an area does not have (a school's day
+pupils, an area's overdue hazards) is an empty cell, a value that does not apply is "—".
+Rates are numbers of percent without the sign ("93.5"; the title says "（%）").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from gateway.reports.labels import (
+    FIGURE_COLUMNS,
+    IDENTITY_TITLES,
+    LEVEL_TEXT,
+    RowLevel,
+    areas_in_order,
+    cell_text,
+    district_text,
+    schools_in_order,
+)
+from gateway.reports.model import AreaMonth, MonthlyReport, SchoolMonth
+
+__all__ = ["render_csv"]
+
+BOM = "\ufeff"
+
+
+def render_csv(report: MonthlyReport) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180, what Excel writes
+    writer.writerow([*IDENTITY_TITLES, *(c.title for c in FIGURE_COLUMNS)])
+    for level, area in areas_in_order(report):
+        writer.writerow(_area_row(level, area))
+    for school in schools_in_order(report):
+        writer.writerow(_school_row(school))
+    return (BOM + buffer.getvalue()).encode("utf-8")
+
+
+def _area_row(level: RowLevel, area: AreaMonth) -> list[str]:
+    district = district_text(area.district) if level is RowLevel.DISTRICT else ""
+    figures = [
+        ""
+        if column.of_area is None
+        else cell_text(column.kind, column.of_area(area), percent_sign=False)
+        for column in FIGURE_COLUMNS
+    ]
+    return [LEVEL_TEXT[level], district, "", "", *figures]
+
+
+def _school_row(school: SchoolMonth) -> list[str]:
+    figures = [
+        ""
+        if column.of_school is None
+        else cell_text(column.kind, column.of_school(school), percent_sign=False)
+        for column in FIGURE_COLUMNS
+    ]
+    return [
+        LEVEL_TEXT[RowLevel.SCHOOL],
+        district_text(school.district),
+        school.school_id,
+        school.school_name,
+        *figures,
+    ]
