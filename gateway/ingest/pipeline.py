@@ -246,7 +246,8 @@ class IngestPipeline:
             online = count_online(connection) if changed else None
             return new_events, alarms, online
 
-        new_events, alarms, online = await self._context.writer.run(store)
+        urgent = any(event.is_alarm for event in decoded.events)
+        new_events, alarms, online = await self._context.writer.run(store, urgent=urgent)
         for outcome in scans:
             verdict = outcome.verdict.reason or "accepted"
             self._context.metrics.patrol_scans.labels(outcome.scan.source.value, verdict).inc()

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import StaticPool
 
+from gateway.audit.journal import journal_batch
 from gateway.storage.database import is_sqlite, sqlite_pragmas
 
 T = TypeVar("T")
@@ -37,22 +38,36 @@ class DatabaseWriter:
             )
             event.listen(self._sync, "connect", sqlite_pragmas)
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        # Non-urgent work enters the thread's queue one job at a time, so that an urgent job
+        # (an alarm) waits for one job at most, never for a queue of telemetry batches, audit
+        # sealing and delivery records.
+        self._routine = asyncio.Lock()
 
-    async def run(self, work: Callable[[Connection], T]) -> T:
-        """Run `work` in a transaction, committed when it returns, rolled back if it raises."""
+    async def run(self, work: Callable[[Connection], T], *, urgent: bool = False) -> T:
+        """Run `work` in a transaction, committed when it returns, rolled back if it raises.
+        `urgent`: a press on its way to the police, ahead of the queue (SQLite)."""
         if self._sync is not None and self._thread is not None:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._thread, self._transaction, work)
+            if urgent:
+                return await loop.run_in_executor(self._thread, self._transaction, work)
+            async with self._routine:
+                return await loop.run_in_executor(self._thread, self._transaction, work)
         async with self._engine.begin() as connection:
-            return await connection.run_sync(work)
+            return await connection.run_sync(_journalled, work)
 
     def _transaction(self, work: Callable[[Connection], T]) -> T:
         assert self._sync is not None
         with self._sync.begin() as connection:
-            return work(connection)
+            return _journalled(connection, work)
 
     async def aclose(self) -> None:
         if self._thread is not None:
             await asyncio.to_thread(self._thread.shutdown, wait=True)
         if self._sync is not None:
             self._sync.dispose()
+
+
+def _journalled(connection: Connection, work: Callable[[Connection], T]) -> T:
+    """`work`, its audit entries written together at its end, in its transaction."""
+    with journal_batch(connection):
+        return work(connection)

@@ -63,10 +63,17 @@ def insert_events(connection: Connection, events: Sequence[DeviceEvent]) -> dict
     rows: dict[EventKey, dict[str, Any]] = {}
     for event in events:
         rows.setdefault(event_key(event), _event_row(event))
-    statement = _insert_ignoring_duplicates(connection).returning(*EVENTS.c)
-    stored = connection.execute(statement, list(rows.values())).all()
+    c = EVENTS.c
+    statement = _insert_ignoring_duplicates(connection).returning(
+        c.id, c.school_id, c.device_kind, c.device_id, c.message_id
+    )
+    result = connection.execute(statement, list(rows.values()))
+    ids = {(r.school_id, r.device_kind, r.device_id, r.message_id): r.id for r in result}
+    # Digested from the values inserted (what the row holds), not read back: this is the
+    # telemetry path, thousands of rows a second.
+    stored = ({**rows[key], "id": event_id} for key, event_id in ids.items())
     journal_rows(connection, EVENTS, stored, action=EntryAction.INSERT)
-    return {(r.school_id, r.device_kind, r.device_id, r.message_id): r.id for r in stored}
+    return ids
 
 
 def insert_pictures(
