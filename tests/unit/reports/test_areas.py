@@ -10,41 +10,7 @@ import pytest
 
 from gateway.reports.areas import JudgedSchool, area_month, district_months, site_total
 from gateway.reports.model import Indicator, Ratio, SchoolMonth
-
-
-def school_month(
-    school_id: str, school_name: str, district: str | None, **figures: object
-) -> SchoolMonth:
-    """A school meeting every indicator, with nothing else on record unless `figures` say."""
-    base = SchoolMonth(
-        school_id=school_id,
-        school_name=school_name,
-        district=district,
-        day_pupils=500,
-        guards=2,
-        guards_full_time=2,
-        guards_required=2,
-        guards_over_age=0,
-        guards_trained_this_quarter=2,
-        gate_days=Ratio(30, 30),
-        unstaffed_minutes=0.0,
-        patrol_days=Ratio(30, 30),
-        patrols=Ratio(150, 150),
-        alarm_tests=Ratio(1, 1),
-        tests_passed=1,
-        tests_failed=0,
-        alarms=0,
-        alarms_acknowledged=0,
-        alarms_escalated=0,
-        ack_median_s=None,
-        ack_max_s=None,
-        hazards_opened=0,
-        hazards_closed=0,
-        hazards_open=0,
-        hazards_overdue=0,
-        indicators=dict.fromkeys(Indicator, True),
-    )
-    return replace(base, **figures)  # type: ignore[arg-type]
+from tests.unit.reports.samples import school_month
 
 
 def judged(
