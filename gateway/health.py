@@ -31,6 +31,8 @@ class HealthBoard:
         if previous is not None and previous.up == up:
             if not up and detail != previous.detail:
                 self._states[component] = ComponentState(False, detail, previous.since)
+                if previous.detail == "starting":  # it failed before it was ever up
+                    self._log.error("%s down: %s", component, detail)
             return
         self._states[component] = ComponentState(up, detail, now)
         if up and previous is not None and previous.detail != "starting":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import ssl
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -133,6 +134,7 @@ class MqttSubscriber:
                 self._client = None
             if self._stopping:
                 break
+            _raise_if_cancel_was_lost()
             await asyncio.sleep(delay * (0.5 + random.random() / 2))
             delay = min(self._connection.reconnect_max_s, delay * 2)
 
@@ -170,8 +172,7 @@ class MqttSubscriber:
 
     async def _on_connected(self, client: aiomqtt.Client) -> None:
         self._session += 1
-        for topic in self._topics:
-            await client.subscribe(topic, qos=1, timeout=self._connection.connect_timeout_s)
+        await self._subscribe(client)
         self._client = client
         if self._birth is not None:
             await client.publish(
@@ -184,6 +185,37 @@ class MqttSubscriber:
         self._on_state(
             True, f"{self._connection.host}:{self._connection.port} as {self._connection.client_id}"
         )
+
+    async def _subscribe(self, client: aiomqtt.Client) -> None:
+        """Subscribe to every topic, waiting for the broker's SUBACK as long as it keeps
+        delivering. A persistent session's backlog comes first: after an outage Mosquitto
+        sends every queued message before the SUBACK (100,000 take several seconds), so a
+        fixed timeout would drop the connection each time and the backlog would never drain.
+        A whole `connect_timeout_s` with neither SUBACK nor message is a dead connection."""
+        subscribing = asyncio.ensure_future(self._subscribe_each(client))
+        try:
+            arrived = -1
+            while True:
+                done, _ = await asyncio.wait(
+                    {subscribing}, timeout=self._connection.connect_timeout_s
+                )
+                if done:
+                    return subscribing.result()
+                waiting = client._queue.qsize()  # the backlog's messages, not read yet
+                if waiting == arrived:
+                    raise aiomqtt.MqttError(
+                        f"no SUBACK and no message for {self._connection.connect_timeout_s:g} s"
+                    )
+                arrived = waiting
+        finally:
+            if not subscribing.done():
+                subscribing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await subscribing
+
+    async def _subscribe_each(self, client: aiomqtt.Client) -> None:
+        for topic in self._topics:
+            await client.subscribe(topic, qos=1, timeout=math.inf)  # bounded by `_subscribe`
 
     async def _read(self, client: aiomqtt.Client) -> AsyncIterator[list[InboundMessage]]:
         iterator = aiter(client.messages)
@@ -224,3 +256,13 @@ class MqttSubscriber:
             session=session,
             mid=int(message.mid),
         )
+
+
+def _raise_if_cancel_was_lost() -> None:
+    """Python 3.11's `asyncio.wait_for` (aiomqtt's connect) returns the result when the
+    CONNACK lands as the task is being cancelled, losing the CancelledError (CPython
+    gh-86296, fixed in 3.12); the reconnect loop would then outlive its own cancellation and
+    hold up the gateway's shutdown. The request is still counted on the task."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

@@ -1,8 +1,10 @@
 """Writing the log: every write of an audited row appends an entry, in the same transaction
-as the write, so a record and its entry commit or vanish together.
+as the write, so a record and its entry commit or vanish together. The rows one statement
+wrote (a batch of telemetry events, say) share one entry that lists each row's digest: the
+log then costs the ingest path a digest per row, not an entry to insert and seal per row.
 
 Core writes (the runtime's, on a `Connection`) call `journal_rows` with the rows their
-statements returned, or `journal_ids` to read them back; ORM writes (the API's sessions) are
+statements returned (or read back with `read_back`); ORM writes (the API's sessions) are
 journalled at flush by `AuditedSession`. Rows are digested as the database returns them, the
 same way `verify` reads them later."""
 
@@ -11,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, event, insert, select
+from sqlalchemy import Insert, Row, Table, event, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, UOWTransaction
 
-from gateway.audit.digest import EntryAction, row_digest
+from gateway.audit.digest import EntryAction, listing, listing_digest, row_digest
 from gateway.storage.models import (
     Alarm,
     AlarmAction,
@@ -77,26 +80,77 @@ def entries_for(
     actor: str,
     at: datetime,
 ) -> list[dict[str, Any]]:
-    """The entries recording `rows` of `table` (each with every column, as stored)."""
+    """One entry per row of `rows` of `table` (each with every column, as stored)."""
     entries = []
     for row in rows:
         values = _row_mapping(row)
         entries.append(
-            {
-                "table_name": table.name,
-                "row_id": values["id"],
-                "action": action.value,
-                "digest": "" if action is EntryAction.DELETE else row_digest(table, values),
-                "actor": actor,
-                "recorded_at": at,
-            }
+            _entry(
+                table,
+                values["id"],
+                action=action,
+                digest="" if action is EntryAction.DELETE else row_digest(table, values),
+                actor=actor,
+                at=at,
+            )
         )
     return entries
 
 
+def listed_entry(
+    table: Table,
+    rows: Sequence[Row[Any] | Mapping[str, Any]],
+    *,
+    action: EntryAction,
+    actor: str,
+    at: datetime,
+) -> dict[str, Any]:
+    """One entry recording several rows of `table` written by one statement: their ids and
+    digests listed in `row_digests`, its own digest that of the listing. Its `row_id` and
+    `last_row_id` are the lowest and highest ids (the ids between may be other writers')."""
+    if action is EntryAction.DELETE:
+        raise ValueError("deletions are recorded one entry per row")
+    digests = []
+    for row in rows:
+        values = _row_mapping(row)
+        digests.append((int(values["id"]), row_digest(table, values)))
+    text = listing(digests)
+    entry = _entry(
+        table,
+        min(row_id for row_id, _ in digests),
+        action=action,
+        digest=listing_digest(text),
+        actor=actor,
+        at=at,
+    )
+    entry["last_row_id"] = max(row_id for row_id, _ in digests)
+    entry["row_digests"] = text
+    return entry
+
+
+def _entry(
+    table: Table, row_id: int, *, action: EntryAction, digest: str, actor: str, at: datetime
+) -> dict[str, Any]:
+    return {
+        "table_name": table.name,
+        "row_id": row_id,
+        "last_row_id": None,
+        "row_digests": None,
+        "action": action.value,
+        "digest": digest,
+        "actor": actor,
+        "recorded_at": at,
+    }
+
+
+@cache
+def _insert_entries() -> Insert:
+    return insert(ENTRIES)  # built once: on the alarm path, building it costs more than running it
+
+
 def append_entries(connection: Connection, entries: Sequence[dict[str, Any]]) -> None:
     if entries:
-        connection.execute(insert(ENTRIES), list(entries))
+        connection.execute(_insert_entries(), list(entries))
 
 
 @contextmanager
@@ -126,8 +180,16 @@ def journal_rows(
     at: datetime | None = None,
 ) -> None:
     """Record rows as stored: every column, as a statement returned them
-    (`.returning(*table.c)`) or as they were inserted, with their id."""
-    entries = entries_for(table, rows, action=action, actor=actor, at=at or datetime.now(UTC))
+    (`.returning(*table.c)`) or as they were inserted, with their id. Several rows written
+    together share one entry (`listed_entry`)."""
+    written = list(rows)
+    if not written:
+        return
+    when = at or datetime.now(UTC)
+    if len(written) == 1 or action is EntryAction.DELETE:
+        entries = entries_for(table, written, action=action, actor=actor, at=when)
+    else:
+        entries = [listed_entry(table, written, action=action, actor=actor, at=when)]
     pending = connection.info.get(PENDING)
     if pending is None:
         append_entries(connection, entries)

@@ -12,7 +12,14 @@ from typing import Any, cast
 from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Connection
 
-from gateway.audit.digest import GENESIS, EntryAction, entry_hash, row_digest
+from gateway.audit.digest import (
+    GENESIS,
+    EntryAction,
+    entry_hash,
+    listing_digest,
+    parse_listing,
+    row_digest,
+)
 from gateway.audit.journal import AUDITED_TABLES
 from gateway.audit.seal import count_unsealed, head_of
 from gateway.reports.model import AuditHead
@@ -157,23 +164,98 @@ def _anchor_break(anchor: AuditHead, what: str) -> Break:
     )
 
 
-def _last_entries(table: Table, low: int, high: int) -> Any:
-    """The last entry of each row of `table` with an id in [low, high)."""
+@dataclass(frozen=True, slots=True)
+class LastEntry:
+    """The latest entry recording a row: its id (the order entries were written in), its
+    position in the chain if sealed, and what it recorded of that row."""
+
+    entry_id: int
+    seq: int | None
+    action: str
+    digest: str
+
+
+def _last_single_entries(table: Table, low: int, high: int) -> Any:
+    """The last one-row entry of each row of `table` with an id in [low, high)."""
     c = ENTRIES.c
     ranked = (
         select(
+            c.id,
             c.row_id,
             c.seq,
             c.action,
             c.digest,
             func.row_number().over(partition_by=c.row_id, order_by=c.id.desc()).label("rank"),
         )
-        .where(c.table_name == table.name, c.row_id >= low, c.row_id < high)
+        .where(
+            c.table_name == table.name,
+            c.row_id >= low,
+            c.row_id < high,
+            c.row_digests.is_(None),
+        )
         .subquery()
     )
-    return select(ranked.c.row_id, ranked.c.seq, ranked.c.action, ranked.c.digest).where(
-        ranked.c.rank == 1
-    )
+    return select(
+        ranked.c.id, ranked.c.row_id, ranked.c.seq, ranked.c.action, ranked.c.digest
+    ).where(ranked.c.rank == 1)
+
+
+class _TableCheck:
+    """One table's rows against their last entries, window by window of ids."""
+
+    def __init__(self, connection: Connection, table: Table, findings: Findings) -> None:
+        self.connection = connection
+        self.table = table
+        self.findings = findings
+        self.listed_seen: set[int] = set()  # listed entries already checked for integrity
+
+    def last_entries(self, low: int, high: int) -> dict[int, LastEntry]:
+        last = {
+            entry.row_id: LastEntry(entry.id, entry.seq, entry.action, entry.digest)
+            for entry in self.connection.execute(_last_single_entries(self.table, low, high))
+        }
+        c = ENTRIES.c
+        listed = self.connection.execute(
+            select(c.id, c.seq, c.action, c.digest, c.row_digests)
+            .where(
+                c.table_name == self.table.name,
+                c.row_digests.is_not(None),
+                c.row_id < high,
+                c.last_row_id >= low,
+            )
+            .order_by(c.id)
+        )
+        for entry in listed:
+            for row_id, digest in self._listed_rows(entry):
+                known = last.get(row_id)
+                if low <= row_id < high and (known is None or known.entry_id < entry.id):
+                    last[row_id] = LastEntry(entry.id, entry.seq, entry.action, digest)
+        return last
+
+    def _listed_rows(self, entry: Any) -> list[tuple[int, str]]:
+        """The rows a listed entry records; none if its listing was tampered with."""
+        first_visit = entry.id not in self.listed_seen
+        self.listed_seen.add(entry.id)
+        try:
+            rows = parse_listing(entry.row_digests)
+            intact = listing_digest(entry.row_digests) == entry.digest
+        except ValueError:
+            rows, intact = [], False
+        if intact:
+            return rows
+        if first_visit:
+            where = f"log entry {entry.seq}" if entry.seq is not None else "an unsealed entry"
+            self.findings.add(
+                Break(
+                    BreakKind.ENTRY_ALTERED,
+                    self.table.name,
+                    entry.seq,
+                    None,
+                    f"{where} ({self.table.name}, several rows) was changed: its list of "
+                    "rows does not match its digest",
+                )
+            )
+        return []
 
 
 def _check_table(connection: Connection, table: Table, findings: Findings) -> int:
@@ -181,10 +263,15 @@ def _check_table(connection: Connection, table: Table, findings: Findings) -> in
     c = ENTRIES.c
     top_row = connection.execute(select(func.max(table.c.id))).scalar() or 0
     top_entry = (
-        connection.execute(select(func.max(c.row_id)).where(c.table_name == table.name)).scalar()
+        connection.execute(
+            select(func.max(func.coalesce(c.last_row_id, c.row_id))).where(
+                c.table_name == table.name
+            )
+        ).scalar()
         or 0
     )
     window = ROW_WINDOW_BY_TABLE.get(table.name, ROW_WINDOW)
+    check = _TableCheck(connection, table, findings)
     checked = 0
     for low in range(0, max(top_row, top_entry) + 1, window):
         high = low + window
@@ -192,9 +279,7 @@ def _check_table(connection: Connection, table: Table, findings: Findings) -> in
             row.id: row._mapping
             for row in connection.execute(select(table).where(table.c.id >= low, table.c.id < high))
         }
-        last = {
-            entry.row_id: entry for entry in connection.execute(_last_entries(table, low, high))
-        }
+        last = check.last_entries(low, high)
         checked += len(rows)
         for row_id in sorted(rows.keys() | last.keys()):
             found = _compare(table, row_id, rows.get(row_id), last.get(row_id))
@@ -203,7 +288,7 @@ def _check_table(connection: Connection, table: Table, findings: Findings) -> in
     return checked
 
 
-def _compare(table: Table, row_id: int, row: Any, entry: Any) -> Break | None:
+def _compare(table: Table, row_id: int, row: Any, entry: LastEntry | None) -> Break | None:
     name = table.name
     if entry is None:
         return Break(

@@ -17,9 +17,9 @@ from gateway.alerts import Alert, AlertKind, AlertOutbox
 from gateway.context import GatewayContext
 from gateway.domain import ACTIONABLE_KINDS
 from gateway.linkage.outbox import PoliceOutbox, pending_delivery
+from gateway.storage.delivery_outcomes import escalate_alarm
 from gateway.storage.models import Alarm
 from gateway.storage.retry import with_database
-from gateway.storage.writes import escalate_alarm
 
 log = logging.getLogger("gateway.escalation")
 CHECK_INTERVAL_S = 1.0

@@ -28,10 +28,10 @@ from gateway.linkage.senders import AlarmSender, OutgoingAlarm
 from gateway.linkage.snapshots import AlarmSnapshots, SnapshotOutcome
 from gateway.metrics import GatewayMetrics
 from gateway.settings import RetryPolicy, Settings
+from gateway.storage.delivery_outcomes import record_acknowledged, record_failure
 from gateway.storage.models import Alarm, PoliceDelivery
 from gateway.storage.outbox import OutboxRepository
 from gateway.storage.writer import DatabaseWriter
-from gateway.storage.writes import record_acknowledged, record_failure
 
 log = logging.getLogger("gateway.outbox")
 

@@ -350,9 +350,10 @@ class UserAction(Base):
 
 class AuditEntry(Base):
     """The tamper-evident log: one entry per write of an audited row (its table, id and a
-    digest of its content as stored), by whom. A sealer links entries in order: each sealed
-    entry holds its position `seq`, the hash of the entry before and its own hash, so editing
-    or removing an entry, or a row behind the gateway's back, shows (gateway/audit)."""
+    digest of its content as stored), or per statement that wrote several, by whom. A sealer
+    links entries in order: each sealed entry holds its position `seq`, the hash of the entry
+    before and its own hash, so editing or removing an entry, or a row behind the gateway's
+    back, shows (gateway/audit)."""
 
     __tablename__ = "audit_entries"
     __table_args__ = (
@@ -370,7 +371,11 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     table_name: Mapped[str] = mapped_column(String(32))
-    row_id: Mapped[int] = mapped_column(BigInteger)
+    row_id: Mapped[int] = mapped_column(BigInteger)  # the row, or the lowest of those listed
+    # An entry for several rows written at once (0010): the highest id and the listing of
+    # `id:digest` pairs; `digest` is then the listing's digest.
+    last_row_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    row_digests: Mapped[str | None] = mapped_column(Text, nullable=True)
     action: Mapped[str] = mapped_column(String(8))
     digest: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(64))

@@ -1,4 +1,5 @@
-"""Reading the outbox: unacknowledged police deliveries (writes are in `writes.py`)."""
+"""Reading the outbox: unacknowledged police deliveries (written by `writes.py` and
+`delivery_outcomes.py`)."""
 
 from __future__ import annotations
 

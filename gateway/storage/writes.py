@@ -1,16 +1,20 @@
 """What the runtime writes, as functions of a `Connection` (run by `DatabaseWriter`):
-events (each (device, id) once), alarms with their police deliveries, device status, and
-delivery outcomes. Core statements: this is the alarm path, the ORM's flush costs more than
-the inserts."""
+events (each (device, id) once), alarms with their police deliveries, and device status
+(delivery outcomes are in `delivery_outcomes`). Core statements: this is the alarm path, the
+ORM's flush costs more than the inserts. The alarm path's statements are built once
+(`@cache`), their values passed at execution: building one (`insert(...).values(...)`, a
+`select(...).where(...)`) and compiling its new form cost more than running it, several
+milliseconds a press on a slow core."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, func, insert, select, update
+from sqlalchemy import Insert, Select, Table, Update, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -21,7 +25,6 @@ from gateway.settings import AlarmButton, School
 from gateway.storage.models import Alarm, Device, Event, PoliceDelivery, Snapshot, TestNotice
 
 EventKey = tuple[str, str, str, str]
-RESPONSE_KEEP = 500  # characters of the endpoint's answer kept for the record
 
 EVENTS = cast(Table, Event.__table__)
 ALARMS = cast(Table, Alarm.__table__)
@@ -49,10 +52,44 @@ def new_alarm_id(received_at: datetime) -> str:
     return f"{received_at:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:12]}"
 
 
-def _insert_ignoring_duplicates(connection: Connection) -> Insert:
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(EVENTS).on_conflict_do_nothing(constraint="uq_events_message")
-    return sqlite.insert(EVENTS).on_conflict_do_nothing()
+@cache
+def _insert_events(dialect: str) -> Insert:
+    """Insert events, skipping a (device, message id) already stored; the new rows' ids."""
+    c = EVENTS.c
+    statement: Insert
+    if dialect == "postgresql":
+        statement = postgresql.insert(EVENTS).on_conflict_do_nothing(constraint="uq_events_message")
+    else:
+        statement = sqlite.insert(EVENTS).on_conflict_do_nothing()
+    return statement.returning(c.id, c.school_id, c.device_kind, c.device_id, c.message_id)
+
+
+@cache
+def _insert_alarm() -> Insert:
+    return insert(ALARMS).returning(*ALARMS.c)
+
+
+@cache
+def _insert_deliveries_statement() -> Insert:
+    return insert(DELIVERIES).returning(*DELIVERIES.c)
+
+
+@cache
+def _open_notice_query() -> Select[Any]:
+    c = NOTICES.c
+    return (
+        select(c.id, c.notice_id, c.window_start, c.window_end)
+        .where(
+            c.school_id == bindparam("school_id"),
+            c.button_id == bindparam("button_id"),
+            c.alarm_pk.is_(None),
+            c.cancelled_at.is_(None),
+            c.window_start <= bindparam("at"),
+            c.window_end >= bindparam("at"),
+        )
+        .order_by(c.window_start, c.id)
+        .limit(1)
+    )
 
 
 def insert_events(connection: Connection, events: Sequence[DeviceEvent]) -> dict[EventKey, int]:
@@ -63,11 +100,7 @@ def insert_events(connection: Connection, events: Sequence[DeviceEvent]) -> dict
     rows: dict[EventKey, dict[str, Any]] = {}
     for event in events:
         rows.setdefault(event_key(event), _event_row(event))
-    c = EVENTS.c
-    statement = _insert_ignoring_duplicates(connection).returning(
-        c.id, c.school_id, c.device_kind, c.device_id, c.message_id
-    )
-    result = connection.execute(statement, list(rows.values()))
+    result = connection.execute(_insert_events(connection.dialect.name), list(rows.values()))
     ids = {(r.school_id, r.device_kind, r.device_id, r.message_id): r.id for r in result}
     # Digested from the values inserted (what the row holds), not read back: this is the
     # telemetry path, thousands of rows a second.
@@ -148,7 +181,7 @@ def create_alarm(
         "notice_window_start": None if notice is None else notice.window_start,
         "notice_window_end": None if notice is None else notice.window_end,
     }
-    stored = connection.execute(insert(ALARMS).values(values).returning(*ALARMS.c)).one()
+    stored = connection.execute(_insert_alarm(), values).one()
     journal_rows(connection, ALARMS, [stored], action=EntryAction.INSERT)
     alarm_pk = stored.id
     if notice is not None:
@@ -173,11 +206,11 @@ def create_alarm(
         }
         for endpoint_id in endpoint_ids
     ]
-    return alarm, _insert_deliveries(connection, rows)
+    return alarm, insert_deliveries(connection, rows)
 
 
-def _insert_deliveries(connection: Connection, rows: list[dict[str, Any]]) -> list[PoliceDelivery]:
-    stored = connection.execute(insert(DELIVERIES).values(rows).returning(*DELIVERIES.c)).all()
+def insert_deliveries(connection: Connection, rows: list[dict[str, Any]]) -> list[PoliceDelivery]:
+    stored = connection.execute(_insert_deliveries_statement(), rows).all()
     journal_rows(connection, DELIVERIES, stored, action=EntryAction.INSERT)
     ids = {delivery.endpoint_id: delivery.id for delivery in stored}
     return [PoliceDelivery(id=ids[row["endpoint_id"]], **row) for row in rows]
@@ -186,29 +219,38 @@ def _insert_deliveries(connection: Connection, rows: list[dict[str, Any]]) -> li
 def _open_notice(connection: Connection, school_id: str, button_id: str, at: datetime) -> Any:
     """The earliest notice of this button whose window holds `at`, not yet answered nor
     cancelled: the press is the announced test."""
-    c = NOTICES.c
     return connection.execute(
-        select(c.id, c.notice_id, c.window_start, c.window_end)
-        .where(
-            c.school_id == school_id,
-            c.button_id == button_id,
-            c.alarm_pk.is_(None),
-            c.cancelled_at.is_(None),
-            c.window_start <= at,
-            c.window_end >= at,
-        )
-        .order_by(c.window_start, c.id)
-        .limit(1)
+        _open_notice_query(), {"school_id": school_id, "button_id": button_id, "at": at}
     ).first()
+
+
+@cache
+def _device_status_query() -> Select[Any]:
+    c = DEVICES.c
+    return select(c.id, c.online).where(
+        c.school_id == bindparam("school_id"),
+        c.kind == bindparam("kind"),
+        c.device_id == bindparam("device_id"),
+    )
+
+
+@cache
+def _device_seen(changed: bool) -> Update:
+    c = DEVICES.c
+    values: dict[str, Any] = {"last_seen_at": bindparam("at")}
+    if changed:
+        values.update(online=bindparam("online"), status_changed_at=bindparam("at"))
+    return update(DEVICES).where(c.id == bindparam("device_pk")).values(values)
 
 
 def set_device_online(
     connection: Connection, ref: DeviceRef, *, online: bool, at: datetime
 ) -> bool:
     """Record a status; return True when it changed."""
-    c = DEVICES.c
-    where = (c.school_id == ref.school_id, c.kind == ref.kind.value, c.device_id == ref.device_id)
-    current = connection.execute(select(c.id, c.online).where(*where)).first()
+    current = connection.execute(
+        _device_status_query(),
+        {"school_id": ref.school_id, "kind": ref.kind.value, "device_id": ref.device_id},
+    ).first()
     if current is None:
         connection.execute(
             insert(DEVICES).values(
@@ -222,10 +264,11 @@ def set_device_online(
         )
         return True
     changed = current.online is not online
-    values: dict[str, Any] = {"last_seen_at": at}
+    # Only the statement's own parameters: a column's name among them would be SET as well.
+    parameters: dict[str, Any] = {"device_pk": current.id, "at": at}
     if changed:
-        values.update(online=online, status_changed_at=at)
-    connection.execute(update(DEVICES).where(c.id == current.id).values(values))
+        parameters["online"] = online
+    connection.execute(_device_seen(changed), parameters)
     return changed
 
 
@@ -234,109 +277,3 @@ def count_online(connection: Connection) -> int:
         select(func.count()).select_from(DEVICES).where(DEVICES.c.online.is_(True))
     )
     return int(result.scalar_one())
-
-
-def record_acknowledged(
-    connection: Connection,
-    delivery_id: int,
-    *,
-    at: datetime,
-    latency_s: float,
-    status: int | None,
-    response: str,
-) -> None:
-    _record_attempt(
-        connection,
-        delivery_id,
-        at=at,
-        status=status,
-        response=response,
-        acknowledged_at=at,
-        latency_s=latency_s,
-    )
-    # The alarm is settled at its first acknowledgement by any endpoint (no escalation).
-    alarm_pk = select(DELIVERIES.c.alarm_pk).where(DELIVERIES.c.id == delivery_id)
-    settled = connection.execute(
-        update(ALARMS)
-        .where(ALARMS.c.id == alarm_pk.scalar_subquery(), ALARMS.c.acknowledged_at.is_(None))
-        .values(acknowledged_at=at)
-        .returning(*ALARMS.c)
-    ).all()
-    journal_rows(connection, ALARMS, settled, action=EntryAction.UPDATE)
-
-
-def escalate_alarm(
-    connection: Connection, alarm_pk: int, *, at: datetime, endpoint_ids: Sequence[str]
-) -> list[PoliceDelivery]:
-    """Mark an alarm escalated and add deliveries to the secondary endpoints, unless it was
-    acknowledged or escalated meanwhile. Returns the new deliveries."""
-    escalated = connection.execute(
-        update(ALARMS)
-        .where(
-            ALARMS.c.id == alarm_pk,
-            ALARMS.c.acknowledged_at.is_(None),
-            ALARMS.c.escalated_at.is_(None),
-        )
-        .values(escalated_at=at)
-        .returning(*ALARMS.c)
-    ).all()
-    journal_rows(connection, ALARMS, escalated, action=EntryAction.UPDATE)
-    if len(escalated) != 1 or not endpoint_ids:
-        return []
-    lane = escalated[0]
-    rows = [
-        {
-            "alarm_pk": alarm_pk,
-            "endpoint_id": endpoint_id,
-            "lane": button_lane(lane.school_id, lane.device_id),
-            "attempts": 0,
-            "created_at": at,
-            "next_attempt_at": at,
-        }
-        for endpoint_id in endpoint_ids
-    ]
-    return _insert_deliveries(connection, rows)
-
-
-def record_failure(
-    connection: Connection,
-    delivery_id: int,
-    *,
-    at: datetime,
-    next_attempt_at: datetime,
-    status: int | None,
-    response: str,
-) -> None:
-    _record_attempt(
-        connection,
-        delivery_id,
-        at=at,
-        status=status,
-        response=response,
-        next_attempt_at=next_attempt_at,
-    )
-
-
-def _record_attempt(
-    connection: Connection,
-    delivery_id: int,
-    *,
-    at: datetime,
-    status: int | None,
-    response: str,
-    **outcome: Any,
-) -> None:
-    c = DELIVERIES.c
-    attempted = connection.execute(
-        update(DELIVERIES)
-        .where(c.id == delivery_id)
-        .values(
-            attempts=c.attempts + 1,
-            last_attempt_at=at,
-            last_status=status,
-            last_response=response[:RESPONSE_KEEP],
-            **outcome,
-        )
-        .returning(*DELIVERIES.c)
-    ).all()
-    journal_rows(connection, DELIVERIES, attempted, action=EntryAction.UPDATE)

@@ -83,11 +83,18 @@ async def check_calendar(page: Page, site: Site) -> None:
             tomorrow = today.replace(day=today.day + 1)
             await expect(cell(SCHOOL, tomorrow)).to_have_attribute("data-level", "none")
             await expect(cell(SCHOOL, tomorrow)).to_have_text("")
-    # The month's alarm tests: buttons tested of the school's buttons.
+    # The month's alarm tests: buttons tested of the school's buttons. The tests were pressed
+    # today: on the first of a month they count in today's month, not in yesterday's.
     tests = table.locator(f'tr[data-school="{SCHOOL}"] td.tests')
+    if not same_month:
+        await expect(tests).to_have_text("0/2")
+        await page.locator("#cal-month").fill(f"{today:%Y-%m}")
     await expect(tests).to_have_text("1/2")
     await expect(tests).to_have_class(re.compile(r"\bbad\b"))
     await expect(table.locator(f'tr[data-school="{KINDERGARTEN}"] td.tests')).to_have_text("0/1")
+    if not same_month:
+        await page.locator("#cal-month").fill(month)
+        await expect(tests).to_have_text("0/2")
 
     # A cell opens the day's numbers; the school's name, its month.
     await cell(SCHOOL, yesterday).click()

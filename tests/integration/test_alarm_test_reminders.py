@@ -19,8 +19,9 @@ from gateway.alerts import AlertOutbox
 from gateway.context import GatewayContext
 from gateway.domain import DeviceEvent, DeviceKind, DeviceRef, EventKind, Transport
 from gateway.settings import Settings, parse_settings
+from gateway.storage.delivery_outcomes import record_acknowledged
 from gateway.storage.models import GatewayAlert
-from gateway.storage.writes import create_alarm, event_key, insert_events, record_acknowledged
+from gateway.storage.writes import create_alarm, event_key, insert_events
 from tests.support.context import alert_outbox, gateway_context
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

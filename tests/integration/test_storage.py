@@ -14,15 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.domain import DeviceEvent, DeviceKind, DeviceRef, EventKind, Transport
 from gateway.settings import parse_settings
 from gateway.storage.database import create_sessionmaker
+from gateway.storage.delivery_outcomes import record_acknowledged, record_failure
 from gateway.storage.models import Alarm, Base, Event, PoliceDelivery
 from gateway.storage.outbox import OutboxRepository
 from gateway.storage.writer import DatabaseWriter
-from gateway.storage.writes import (
-    create_alarm,
-    insert_events,
-    record_acknowledged,
-    record_failure,
-)
+from gateway.storage.writes import create_alarm, insert_events
 
 SETTINGS = parse_settings(
     {

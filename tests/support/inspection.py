@@ -33,8 +33,9 @@ from gateway.domain import DeviceEvent, DeviceKind, DeviceRef, EventKind, Role, 
 from gateway.patrol.tokens import sign_tag
 from gateway.settings import Settings, parse_settings
 from gateway.storage.database import create_engine
+from gateway.storage.delivery_outcomes import record_acknowledged
 from gateway.storage.writer import DatabaseWriter
-from gateway.storage.writes import create_alarm, event_key, insert_events, record_acknowledged
+from gateway.storage.writes import create_alarm, event_key, insert_events
 from simulators.button import press_button
 from tests.support.browser import ARTIFACTS, chromium_path, served
 from tests.support.police import RunningCentre, eventually, police_centre

@@ -21,14 +21,9 @@ from gateway.patrol.reasons import ScanSource
 from gateway.patrol.records import record_scans
 from gateway.patrol.scans import IncomingScan
 from gateway.patrol.tokens import sign_tag
+from gateway.storage.delivery_outcomes import escalate_alarm, record_acknowledged
 from gateway.storage.models import HazardStep, HazardTicket, UserAction
-from gateway.storage.writes import (
-    create_alarm,
-    escalate_alarm,
-    event_key,
-    insert_events,
-    record_acknowledged,
-)
+from gateway.storage.writes import create_alarm, event_key, insert_events
 
 
 def device_event(

@@ -59,12 +59,15 @@ def mosquitto_binary() -> str:
 
 @dataclass
 class MosquittoBroker:
-    """A private Mosquitto with persistence, on a free port, that a test may stop and restart."""
+    """A private Mosquitto with persistence, on a free port, that a test may stop and restart.
+    `persistence=False` for a test that queues many messages (the saved database is rewritten
+    after every change, slower and slower as a queue grows)."""
 
     directory: Path
     port: int = field(default_factory=free_port)
     host: str = "127.0.0.1"
     process: subprocess.Popen[bytes] | None = None
+    persistence: bool = True
 
     @property
     def url(self) -> str:
@@ -80,10 +83,16 @@ class MosquittoBroker:
                     # the test's folder: persistence would silently be lost.
                     f"user {getpass.getuser()}",
                     "allow_anonymous true",
-                    "persistence true",
-                    f"persistence_location {self.directory}/",
-                    "autosave_interval 1",
-                    "autosave_on_changes true",
+                    *(
+                        [
+                            "persistence true",
+                            f"persistence_location {self.directory}/",
+                            "autosave_interval 1",
+                            "autosave_on_changes true",
+                        ]
+                        if self.persistence
+                        else ["persistence false"]
+                    ),
                     "max_queued_messages 0",
                     "max_inflight_messages 0",
                     f"log_dest file {self.directory}/mosquitto.log",

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from gateway.audit.digest import EntryAction
-from gateway.audit.journal import AUDITED_TABLES, journal_rows
+from gateway.audit.journal import AUDITED_TABLES, append_entries, entries_for
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -22,6 +22,7 @@ depends_on: str | Sequence[str] | None = None
 
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 BASELINE_BATCH = 2000
+BASELINE_KEYS = {"table_name", "row_id", "action", "digest", "actor", "recorded_at"}
 
 
 def upgrade() -> None:
@@ -80,8 +81,17 @@ def _baseline(connection: sa.Connection) -> None:
             ).all()
             if not rows:
                 break
-            journal_rows(
-                connection, table, rows, action=EntryAction.BASELINE, actor="migration", at=at
+            # One entry per row (at this revision entries list no rows), only the columns
+            # this revision has.
+            entries = entries_for(
+                table, rows, action=EntryAction.BASELINE, actor="migration", at=at
+            )
+            append_entries(
+                connection,
+                [
+                    {key: value for key, value in entry.items() if key in BASELINE_KEYS}
+                    for entry in entries
+                ],
             )
             last = rows[-1].id
 
