@@ -7,7 +7,8 @@
 #   make venv    create/refresh .venv
 #   make demo    everything on one machine (embedded broker, SQLite, simulated devices/police)
 #   make lint    ruff check, ruff format --check, mypy --strict
-#   make test    lint, then the whole pytest suite
+#   make test    lint, then the whole pytest suite (the fault tests of tests/chaos included, short)
+#   make chaos   the fault tests with long faults; their counts go to docs/reliability.md
 #   make bench   the benchmarks in bench/ (results go to docs/benchmarks.md)
 #   make clean   remove caches and build output (make distclean also removes .venv, demo-data)
 
@@ -20,10 +21,10 @@ PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo lint test bench clean distclean
+.PHONY: help venv demo lint test chaos bench clean distclean
 
 help:
-	@echo "make venv | demo | lint | test | bench | clean | distclean"
+	@echo "make venv | demo | lint | test | chaos | bench | clean | distclean"
 	@echo "  (PYTHON=$(PYTHON) creates $(VENV); it must be Python 3.11 or newer)"
 
 venv: $(STAMP)
@@ -59,6 +60,33 @@ lint: venv
 
 test: lint
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
+
+# The fault tests (tests/chaos) with faults long enough to mean it: the police centre down for
+# two minutes, six SIGKILLs, the broker, PostgreSQL and the disk away for tens of seconds. Each
+# test writes its counts to CHAOS_REPORT_DIR; the table in docs/reliability.md is rewritten from
+# them even when a test fails (its problem counts then show there). A missing service fails
+# rather than skips: a hole in the table would read as "nothing lost". Override any duration,
+# e.g. `make chaos CHAOS_OUTAGE_S=600`; CHAOS_SEED=N replays the SIGKILL test's draw.
+CHAOS_OUTAGE_S ?= 120
+CHAOS_KILLS ?= 6
+CHAOS_BROKER_DOWN_S ?= 20
+CHAOS_PG_DOWN_S ?= 30
+CHAOS_DISK_FULL_S ?= 30
+CHAOS_REPORT_DIR ?= test-artifacts/chaos
+
+chaos: venv
+	rm -rf $(CHAOS_REPORT_DIR)
+	@status=0; \
+	CAMPUS_REQUIRE_SERVICES=1 CHAOS_REPORT_DIR=$(CHAOS_REPORT_DIR) \
+	  CHAOS_OUTAGE_S=$(CHAOS_OUTAGE_S) CHAOS_KILLS=$(CHAOS_KILLS) \
+	  CHAOS_BROKER_DOWN_S=$(CHAOS_BROKER_DOWN_S) CHAOS_PG_DOWN_S=$(CHAOS_PG_DOWN_S) \
+	  CHAOS_DISK_FULL_S=$(CHAOS_DISK_FULL_S) \
+	  $(BIN)/python -m pytest tests/chaos -q -ra -p no:cacheprovider $(PYTEST_ARGS) || status=$$?; \
+	CHAOS_OUTAGE_S=$(CHAOS_OUTAGE_S) CHAOS_KILLS=$(CHAOS_KILLS) \
+	  CHAOS_BROKER_DOWN_S=$(CHAOS_BROKER_DOWN_S) CHAOS_PG_DOWN_S=$(CHAOS_PG_DOWN_S) \
+	  CHAOS_DISK_FULL_S=$(CHAOS_DISK_FULL_S) \
+	  $(BIN)/python -m tests.chaos.report $(CHAOS_REPORT_DIR) || status=1; \
+	exit $$status
 
 bench: venv
 	@echo "bench: runs the benchmarks in bench/ ($(BIN)/python -m bench); record results in docs/benchmarks.md"

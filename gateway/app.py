@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from gateway import __version__
 from gateway.api.health import router as health_router
 from gateway.api.routes import build_api_router
+from gateway.auth.login_limit import LoginLimiter
 from gateway.context import close_context, open_context
 from gateway.runtime import GatewayRuntime
 from gateway.settings import Settings
@@ -54,6 +55,8 @@ def create_app(
         description="护校安园 gateway: alarms to the police, gate staffing, patrols, compliance.",
         lifespan=lifespan,
     )
+    # In memory, one per app: a restart forgets the counts, which only ends lockouts early.
+    app.state.login_limiter = LoginLimiter()
     app.include_router(health_router)
     app.include_router(build_api_router())
     app.include_router(build_pages_router())

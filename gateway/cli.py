@@ -158,14 +158,33 @@ def user_add(
     username: Annotated[str, typer.Option()],
     password: Annotated[str, typer.Option()],
     school: Annotated[str | None, typer.Option(help="The school a guard belongs to")] = None,
+    station: Annotated[
+        str | None,
+        typer.Option(
+            help="Police only: see the schools of this station (schools[].police_station)"
+        ),
+    ] = None,
+    district: Annotated[
+        str | None,
+        typer.Option(help="Inspectors only: see the schools of this district (schools[].district)"),
+    ] = None,
 ) -> None:
-    """Create an account (or reset its password and role)."""
+    """Create an account (or reset its password, role and scope). Police and inspectors
+    without --station or --district see every school."""
     from gateway.commands.users import InvalidAccount, add_user
 
     settings = _load(config)
     try:
         created = asyncio.run(
-            add_user(settings, role=role, username=username, password=password, school_id=school)
+            add_user(
+                settings,
+                role=role,
+                username=username,
+                password=password,
+                school_id=school,
+                station=station,
+                district=district,
+            )
         )
     except InvalidAccount as exc:
         typer.echo("the account was not saved:", err=True)

@@ -10,7 +10,7 @@ import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -31,12 +31,12 @@ class Model(BaseModel):
 class GatewaySection(Model):
     http_host: str = "0.0.0.0"
     http_port: int = Field(8080, ge=1, le=65535)
-    database_url: str = "sqlite+aiosqlite:///campus.db"
+    database_url: str = Field("sqlite+aiosqlite:///campus.db", repr=False)  # may hold a password
     # PostgreSQL only: the schema to use (default: the server's search path).
     database_schema: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     timezone: str = "Asia/Shanghai"
     # Signs API tokens. Unset: a random key per start (tokens die with the process).
-    secret_key: str | None = Field(None, min_length=16)
+    secret_key: str | None = Field(None, min_length=16, repr=False)
     token_ttl_s: int = Field(8 * 3600, ge=60)
     # A device clock further off than this from the gateway's is flagged on the event.
     max_clock_skew_s: float = Field(300.0, gt=0)
@@ -65,7 +65,7 @@ class GatewaySection(Model):
 
 
 class MqttSection(Model):
-    url: str = "mqtt://127.0.0.1:1883"
+    url: str = Field("mqtt://127.0.0.1:1883", repr=False)  # may hold user:password@
     topic_prefix: Annotated[str, Field(pattern=r"^[^#+/][^#+]*[^#+/]$|^[^#+/]$")] = "campus"
     # A fixed client id: the broker keeps the session (and unacknowledged messages) across restarts.
     client_id: Identifier = "campus-gateway"
@@ -104,11 +104,13 @@ class MqttSection(Model):
 
     @property
     def username(self) -> str | None:
-        return urlsplit(self.url).username
+        name = urlsplit(self.url).username
+        return None if name is None else unquote(name)  # as parse_broker_url reads it
 
     @property
     def password(self) -> str | None:
-        return urlsplit(self.url).password
+        password = urlsplit(self.url).password
+        return None if password is None else unquote(password)
 
 
 class RetryPolicy(Model):
@@ -122,7 +124,7 @@ class WebhookEndpoint(Model):
     id: Identifier
     kind: Literal["webhook"]
     url: str
-    secret: str = Field(min_length=8)
+    secret: str = Field(min_length=8, repr=False)
     timeout_s: float = Field(5.0, gt=0, le=120)
     verify_tls: bool = True
     ca_file: str | None = None
@@ -146,7 +148,7 @@ class SiaDc09Endpoint(Model):
     port: int = Field(ge=1, le=65535)
     transport: Literal["tcp", "udp"] = "tcp"
     account: str
-    key: str | None = None
+    key: str | None = Field(None, repr=False)
     receiver: str = Field("R0", pattern=r"^R[0-9A-Fa-f]{1,6}$")
     line: str = Field("L0", pattern=r"^L[0-9A-Fa-f]{1,6}$")
     supervision_s: float = Field(60.0, gt=0)
@@ -242,7 +244,7 @@ class Guard(Model):
 
 class Camera(Model):
     id: Identifier
-    url: str
+    url: str = Field(repr=False)  # rtsp://user:password@... is common
     gb28181_id: str | None = Field(None, pattern=r"^[0-9]{20}$")
 
 
@@ -260,6 +262,8 @@ class School(Model):
     address: str | None = None  # shown to the police on the console
     # The district (区/县) whose education bureau it answers to: the monthly report's totals.
     district: str | None = Field(None, min_length=1, max_length=64)
+    # The police station (派出所) whose area it is in: police accounts of that station see it.
+    police_station: str | None = Field(None, min_length=1, max_length=64)
     # Day pupils (走读/在校生): the minimum number of guards depends on it (GB/T 29315-2022).
     day_pupils: int | None = Field(None, ge=0, le=100_000)
     contacts: list[Contact] = []
@@ -497,7 +501,7 @@ class Patrol(Model):
 
     # Key version -> secret (16+ characters, from the environment). A token names its key
     # version; rotating means adding a version, reprinting, then removing the old one.
-    keys: dict[int, str] = {}
+    keys: dict[int, str] = Field({}, repr=False)
     # The version new sheets are signed with (default: the highest).
     current_key: int | None = None
     # Local times of the rounds ("HH:MM"). Empty: `rules.patrols_per_day` rounds spread
@@ -696,7 +700,8 @@ def parse_settings(tree: Any, environ: dict[str, str] | None = None) -> Settings
             _problem(tuple(error["loc"]), str(error["msg"]).removeprefix("Value error, "))
             for error in exc.errors()
         ]
-        raise ConfigError(problems) from exc
+        # Not chained: pydantic's own text quotes the input, secrets included.
+        raise ConfigError(problems) from None
 
 
 def load_settings(path: str | Path, environ: dict[str, str] | None = None) -> Settings:

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
 from urllib.parse import unquote, urlsplit
@@ -31,7 +31,8 @@ class BrokerAddress:
     port: int
     tls: bool
     username: str | None
-    password: str | None
+    # Out of the repr: an address printed in a log or a traceback must not show it.
+    password: str | None = field(repr=False)
 
     @property
     def display(self) -> str:

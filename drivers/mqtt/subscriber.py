@@ -13,7 +13,7 @@ import math
 import random
 import ssl
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -34,7 +34,8 @@ class MqttConnection:
     port: int
     client_id: str
     username: str | None = None
-    password: str | None = None
+    # Out of the repr: a connection printed in a log or a traceback must not show it.
+    password: str | None = field(default=None, repr=False)
     tls: bool = False
     ca_file: str | None = None
     keepalive_s: int = 30

@@ -8,13 +8,14 @@ from zoneinfo import ZoneInfo
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gateway.alarmtests.queries import ButtonTests
+from gateway.api.request_model import RequestModel
 from gateway.compliance.alarm_tests import JudgedTest, TestResult
 from gateway.storage.models import TestNotice
 
 Name = Field(min_length=1, max_length=64)
 
 
-class NoticeIn(BaseModel):
+class NoticeIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     school: str = Field(min_length=1, max_length=64)
@@ -26,7 +27,7 @@ class NoticeIn(BaseModel):
     note: str | None = Field(None, max_length=500)
 
 
-class TestersIn(BaseModel):
+class TestersIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     police_officer: str = Field(min_length=1, max_length=64)

@@ -19,10 +19,12 @@ from gateway.api.deps import (
     Context,
     DbSession,
     SchoolFilter,
+    may_see,
     require_roles,
     unprocessable,
     visible_schools,
 )
+from gateway.api.error_responses import CONFLICT, NOT_FOUND
 from gateway.auth.tokens import Principal
 from gateway.domain import AlarmKind, Role
 from gateway.storage.models import Alarm, TestNotice
@@ -51,6 +53,7 @@ async def open_notice(
         raise unprocessable(
             ("body", "button"), f"{school.id} has no alarm button {body.button!r} (known: {known})"
         )
+    visible_schools(principal, settings, school.id)  # 403 outside the tester's scope
     now = datetime.now(UTC)
     start = now if body.starts_at is None else body.starts_at.astimezone(UTC)
     if start < now - MAX_PAST or start > now + MAX_AHEAD:
@@ -96,13 +99,15 @@ async def list_notices(
     return [NoticeOut.of(n, context.settings.gateway.zone, now) for n in rows]
 
 
-@router.post("/notices/{notice_id}/cancel", response_model=NoticeOut)
+@router.post(
+    "/notices/{notice_id}/cancel", response_model=NoticeOut, responses={**NOT_FOUND, **CONFLICT}
+)
 async def cancel_notice(
     principal: Tester, context: Context, session: DbSession, notice_id: str
 ) -> NoticeOut:
     """Withdraw a notice no press has answered yet: a press is an emergency again."""
     notice = await session.scalar(select(TestNotice).where(TestNotice.notice_id == notice_id))
-    if notice is None:
+    if notice is None or not may_see(principal, context.settings, notice.school_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no notice {notice_id!r}")
     if notice.alarm_pk is not None:
         raise HTTPException(
@@ -115,14 +120,14 @@ async def cancel_notice(
     return NoticeOut.of(notice, context.settings.gateway.zone, now)
 
 
-@router.put("/{alarm_id}/testers", response_model=NoticeOut)
+@router.put("/{alarm_id}/testers", response_model=NoticeOut, responses={**NOT_FOUND, **CONFLICT})
 async def record_testers(
     principal: Tester, context: Context, session: DbSession, alarm_id: str, body: TestersIn
 ) -> NoticeOut:
     """Who carried out a test (民警, 教育部门): for a test from the button itself, or to correct
     the names of an announced one."""
     alarm = await session.scalar(select(Alarm).where(Alarm.alarm_id == alarm_id))
-    if alarm is None:
+    if alarm is None or not may_see(principal, context.settings, alarm.school_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no alarm {alarm_id!r}")
     if alarm.kind != AlarmKind.TEST.value:
         raise HTTPException(

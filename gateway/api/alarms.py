@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from gateway.api.deps import Context, DbSession, require_roles, unprocessable, visible_schools
+from gateway.api.error_responses import CONFLICT, NOT_FOUND
+from gateway.api.request_model import RequestModel
 from gateway.api.schemas import AlarmOut
 from gateway.auth.tokens import Principal
 from gateway.domain import AlarmKind, AlarmStage, Role
@@ -68,14 +70,19 @@ async def get_alarms(
 PoliceOfficer = Annotated[Principal, Depends(require_roles(Role.POLICE))]
 
 
-class AlarmActionIn(BaseModel):
+class AlarmActionIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     stage: AlarmStage = Field(description="acknowledged, dispatched, on_scene or closed")
     note: str | None = Field(None, max_length=1000, description="e.g. the unit dispatched")
 
 
-@router.post("/{alarm_id}/actions", response_model=AlarmOut, status_code=201)
+@router.post(
+    "/{alarm_id}/actions",
+    response_model=AlarmOut,
+    status_code=201,
+    responses={**NOT_FOUND, **CONFLICT},
+)
 async def act_on_alarm(
     alarm_id: str,
     body: AlarmActionIn,
@@ -86,16 +93,18 @@ async def act_on_alarm(
     """Move an alarm forward. Steps may be skipped (a false alarm is closed at once), never
     taken back; a closed alarm stays closed (409). A restore from the button never closes
     an alarm: only this does."""
+    # An alarm of a school outside the officer's scope is not found, like one that is not
+    # there: its id must not tell him it exists.
     school_ids = visible_schools(principal, context.settings, None)
     try:
-        await AlarmActions(session).record(
+        alarm = await AlarmActions(session).record(
             alarm_id,
             body.stage,
             username=principal.username,
             role=principal.role,
             at=datetime.now(UTC),
             note=body.note,
-            school_ids=None if school_ids is None else list(school_ids),
+            school_ids=school_ids,
         )
         await session.commit()
     except NotFound as exc:
@@ -105,7 +114,13 @@ async def act_on_alarm(
     if context.bus.listened:
         context.bus.publish(
             "alarm_action",
-            {"alarm_id": alarm_id, "stage": body.stage.value, "by": principal.username},
+            {
+                "alarm_id": alarm_id,
+                # The live feed sends it only to those who may see the school.
+                "school_id": alarm.school_id,
+                "stage": body.stage.value,
+                "by": principal.username,
+            },
         )
     views = await list_alarms_by_id(session, [alarm_id])
     return AlarmOut.of(views[0], context.settings.gateway.zone)

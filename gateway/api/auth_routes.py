@@ -12,8 +12,9 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.api.deps import Context, CurrentPrincipal, DbSession, unauthorized
+from gateway.api.deps import Context, CurrentPrincipal, DbSession, account_scope, unauthorized
 from gateway.api.schemas import PrincipalOut, TokenOut
+from gateway.auth.login_limit import LoginAttempt
 from gateway.auth.passwords import (
     hash_password,
     needs_rehash,
@@ -57,9 +58,17 @@ async def _rehash_if_needed(session: AsyncSession, user: User, password: str) ->
         log.warning("could not upgrade the password hash of %r: %s", user.username, exc)
 
 
-@router.post("/token", response_model=TokenOut)
+@router.post(
+    "/token",
+    response_model=TokenOut,
+    responses={
+        401: {"description": "wrong username or password"},
+        429: {"description": "too many failed sign-ins: wait for Retry-After seconds"},
+    },
+)
 async def sign_in(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    attempt: LoginAttempt,  # 429 here, before any password is checked (docs/security.md)
     context: Context,
     session: DbSession,
 ) -> TokenOut:
@@ -67,8 +76,10 @@ async def sign_in(
     try:
         user = await authenticate(session, form.username, form.password)
     except AuthError as exc:
+        attempt.failed()
         log.info("sign-in refused for %r", form.username)
         raise unauthorized(str(exc)) from exc
+    attempt.succeeded()
     await _rehash_if_needed(session, user, form.password)
     role = Role(user.role)
     ttl_s = context.settings.gateway.token_ttl_s
@@ -79,6 +90,8 @@ async def sign_in(
         school_id=user.school_id,
         ttl_s=ttl_s,
         now=datetime.now(UTC),
+        station=user.station,
+        district=user.district,
     )
     log.info("%s %r signed in", role, user.username)
     return TokenOut(
@@ -87,10 +100,13 @@ async def sign_in(
         role=role,
         username=user.username,
         school_id=user.school_id,
+        station=user.station,
+        district=user.district,
     )
 
 
 @router.get("/me", response_model=PrincipalOut)
 async def me(principal: CurrentPrincipal, context: Context) -> PrincipalOut:
-    """The signed-in account, as its token says."""
-    return PrincipalOut.of(principal, context.settings.gateway.zone)
+    """The signed-in account, as its token says, and the schools it sees."""
+    schools = account_scope(principal, context.settings)
+    return PrincipalOut.of(principal, context.settings.gateway.zone, schools)

@@ -16,6 +16,7 @@ from gateway.api.deps import (
     DbSession,
     LocalDay,
     SchoolFilter,
+    check_year,
     local_day,
     require_roles,
     unprocessable,
@@ -125,6 +126,7 @@ async def alarm_tests(
         first = date(today.year, today.month, 1) if month is None else parse_month(month)
     except ValueError as exc:
         raise unprocessable(("query", "month"), str(exc)) from exc
+    check_year(("query", "month"), first)
     if first > today:
         raise unprocessable(("query", "month"), f"{month} has not begun yet in {zone.key}")
     schools = visible_schools(principal, settings, school)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -15,7 +15,8 @@ from gateway.auth.tokens import Principal, decode_token
 from gateway.context import GatewayContext
 from gateway.domain import Role
 from gateway.errors import AuthError, NotFound
-from gateway.settings import Settings
+from gateway.reports.period import FIRST_YEAR, LAST_YEAR
+from gateway.settings import School, Settings
 from gateway.storage.users import UserRepository
 
 log = logging.getLogger("gateway.api.auth")
@@ -63,7 +64,8 @@ async def principal_for_token(
     context: GatewayContext, session: AsyncSession, token: str | None
 ) -> Principal:
     """The caller. The account is read again on every request so that a disabled account, or
-    one whose role or school changed, is refused at once rather than when its token expires."""
+    one whose role or scope (school, police station, district) changed, is refused at once
+    rather than when its token expires."""
     if token is None:
         raise unauthorized("not signed in: send Authorization: Bearer <token>")
     try:
@@ -79,6 +81,8 @@ async def principal_for_token(
         or user.disabled
         or user.role != principal.role.value
         or user.school_id != principal.school_id
+        or user.station != principal.station
+        or user.district != principal.district
     ):
         raise unauthorized("the account has changed or been disabled: sign in again")
     return principal
@@ -114,23 +118,67 @@ def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
+def account_scope(principal: Principal, settings: Settings) -> list[str] | None:
+    """The schools an account may see, in configuration order; None for every school.
+
+    An admin sees every school. Otherwise each scope the account has narrows the schools:
+    its school (a guard), its police station (`schools[].police_station`), its district
+    (`schools[].district`). A police or inspector account with none of them is city level and
+    sees every school; a guard with no school sees none (docs/decisions.md, "Who sees which
+    school"). A scope that no configured school matches any more sees nothing: a
+    configuration change must not widen an account."""
+    if principal.role is Role.ADMIN:
+        return None
+    if principal.school_id is None and principal.station is None and principal.district is None:
+        return [] if principal.role is Role.GUARD else None
+    return [school.id for school in settings.schools if _within(principal, school)]
+
+
+def _within(principal: Principal, school: School) -> bool:
+    return (
+        principal.school_id in (None, school.id)
+        and principal.station in (None, school.police_station)
+        and principal.district in (None, school.district)
+    )
+
+
+def describe_scope(principal: Principal) -> str:
+    """The account as a refusal names it: "police of station '城关派出所'"."""
+    if principal.school_id is not None:
+        return f"{principal.role} of school {principal.school_id!r}"
+    if principal.station is not None:
+        return f"{principal.role} of police station {principal.station!r}"
+    if principal.district is not None:
+        return f"{principal.role} of district {principal.district!r}"
+    return f"{principal.role} tied to no school"
+
+
 def visible_schools(
     principal: Principal, settings: Settings, requested: str | None
-) -> Sequence[str] | None:
-    """The schools a request may see: None for every school. An account tied to a school
-    (a guard, usually) sees that school only; asking for another one is a 403."""
+) -> list[str] | None:
+    """The schools a request may see: None for every school, else their ids (`requested`
+    alone when it is given). Asking for a school outside the account's scope is a 403: school
+    ids are the site's configuration, not records, so naming one reveals nothing."""
     if requested is not None and settings.school(requested) is None:
         known = ", ".join(school.id for school in settings.schools)
         raise unprocessable(("query", "school"), f"no school {requested!r} (known: {known})")
-    own = None if principal.role is Role.ADMIN else principal.school_id
-    if own is None:
-        return None if requested is None else [requested]
-    if requested is not None and requested != own:
+    scope = account_scope(principal, settings)
+    if requested is None:
+        return scope
+    if scope is not None and requested not in scope:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
-            detail=f"role {principal.role} of school {own!r} may not see school {requested!r}",
+            detail=f"{describe_scope(principal)} may not see school {requested!r}",
         )
-    return [own]
+    return [requested]
+
+
+def may_see(principal: Principal, settings: Settings, school_id: str) -> bool:
+    """Whether a record of `school_id` is within the account's scope. A record (an alarm, a
+    notice, a ticket) found by its id outside it is answered as not found, so that ids
+    cannot be probed for what other schools hold."""
+    scope = account_scope(principal, settings)
+    return scope is None or school_id in scope
 
 
 LocalDay = Annotated[
@@ -142,11 +190,21 @@ SchoolFilter = Annotated[
 ]
 
 
+def check_year(location: tuple[str, ...], day: date) -> None:
+    """A 422 for a date outside the years the gateway keeps: before 2000 nothing was
+    recorded, and year 1 or 9999 would overflow on the way to UTC."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise unprocessable(
+            location, f"{day:%Y-%m} is outside the years kept ({FIRST_YEAR} to {LAST_YEAR})"
+        )
+
+
 def local_day(context: GatewayContext, day: date | None) -> tuple[date, datetime]:
     """The asked local day (default today) and now (UTC); a day not begun yet is a 422."""
     zone = context.settings.gateway.zone
     now = datetime.now(UTC)
     day = day or now.astimezone(zone).date()
+    check_year(("query", "date"), day)
     if datetime.combine(day, datetime.min.time(), tzinfo=zone) > now:
         raise unprocessable(("query", "date"), f"{day} has not begun yet in {zone.key}")
     return day, now

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
 
 from gateway.alerts import AlertOutbox
-from gateway.api.deps import Context, DbSession, require_roles, unprocessable, visible_schools
+from gateway.api.deps import (
+    Context,
+    DbSession,
+    describe_scope,
+    may_see,
+    require_roles,
+    unprocessable,
+    visible_schools,
+)
+from gateway.api.error_responses import NOT_FOUND
 from gateway.api.staffing_schemas import CheckIn, CheckInOut, GateStateOut
 from gateway.auth.tokens import Principal
 from gateway.context import GatewayContext
@@ -80,11 +89,10 @@ async def _check(
     *,
     staffed: bool,
 ) -> CheckInOut:
-    if principal.role is not Role.ADMIN and principal.school_id != school_id:
+    if not may_see(principal, context.settings, school_id):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
-            detail=f"a {principal.role} of school {principal.school_id!r} may not check in at "
-            f"school {school_id!r}",
+            detail=f"{describe_scope(principal)} may not check in at school {school_id!r}",
         )
     body = body or CheckIn()
     try:
@@ -115,7 +123,12 @@ async def _check(
     )
 
 
-@router.post("/{school_id}/{gate_id}/check-in", response_model=CheckInOut, status_code=201)
+@router.post(
+    "/{school_id}/{gate_id}/check-in",
+    response_model=CheckInOut,
+    status_code=201,
+    responses=NOT_FOUND,
+)
 async def check_in(
     principal: Guard,
     request: Request,
@@ -128,7 +141,12 @@ async def check_in(
     return await _check(request, context, principal, school_id, gate_id, body, staffed=True)
 
 
-@router.post("/{school_id}/{gate_id}/check-out", response_model=CheckInOut, status_code=201)
+@router.post(
+    "/{school_id}/{gate_id}/check-out",
+    response_model=CheckInOut,
+    status_code=201,
+    responses=NOT_FOUND,
+)
 async def check_out(
     principal: Guard,
     request: Request,

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from gateway.api.deps import Context, DbSession, require_roles, unprocessable, visible_schools
+from gateway.api.error_responses import NOT_FOUND
+from gateway.api.request_model import RequestModel
 from gateway.auth.tokens import Principal
 from gateway.context import GatewayContext
 from gateway.domain import Role
@@ -25,7 +27,7 @@ Reader = Annotated[Principal, Depends(require_roles(Role.GUARD, Role.POLICE, Rol
 OLDEST = timedelta(days=5 * 366)  # older sessions do not matter to a quarterly rule
 
 
-class TrainingIn(BaseModel):
+class TrainingIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     date: dt.date = Field(description="The local date of the session")
@@ -66,7 +68,12 @@ def _known(context: GatewayContext, school_id: str, guard_id: str) -> None:
         )
 
 
-@router.post("/{school_id}/{guard_id}/trainings", response_model=TrainingOut, status_code=201)
+@router.post(
+    "/{school_id}/{guard_id}/trainings",
+    response_model=TrainingOut,
+    status_code=201,
+    responses=NOT_FOUND,
+)
 async def record_training(
     principal: Recorder,
     context: Context,
@@ -76,6 +83,7 @@ async def record_training(
     body: TrainingIn,
 ) -> TrainingOut:
     """Record a training session a guard attended."""
+    visible_schools(principal, context.settings, school_id)  # 403 outside the caller's scope
     _known(context, school_id, guard_id)
     now = datetime.now(UTC)
     today = now.astimezone(context.settings.gateway.zone).date()
@@ -97,7 +105,9 @@ async def record_training(
     return TrainingOut.of(row, context)
 
 
-@router.get("/{school_id}/{guard_id}/trainings", response_model=list[TrainingOut])
+@router.get(
+    "/{school_id}/{guard_id}/trainings", response_model=list[TrainingOut], responses=NOT_FOUND
+)
 async def list_trainings(
     principal: Reader, context: Context, session: DbSession, school_id: str, guard_id: str
 ) -> list[TrainingOut]:

@@ -14,10 +14,13 @@ from gateway.api.deps import (
     Context,
     DbSession,
     SchoolFilter,
+    may_see,
     require_roles,
     unprocessable,
     visible_schools,
 )
+from gateway.api.error_responses import CONFLICT, NOT_FOUND
+from gateway.api.request_model import RequestModel
 from gateway.auth.tokens import Principal
 from gateway.context import GatewayContext
 from gateway.domain import Role
@@ -30,7 +33,7 @@ Handler = Annotated[Principal, Depends(require_roles(Role.POLICE, Role.INSPECTOR
 Reader = Annotated[Principal, Depends(require_roles(Role.GUARD, Role.POLICE, Role.INSPECTOR))]
 
 
-class StepIn(BaseModel):
+class StepIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     stage: HazardStage = Field(
@@ -140,15 +143,15 @@ async def list_tickets(
     return sorted(out, key=lambda t: not t.overdue)
 
 
-@router.post("/{ticket_id}/steps", response_model=TicketOut)
+@router.post("/{ticket_id}/steps", response_model=TicketOut, responses={**NOT_FOUND, **CONFLICT})
 async def add_step(
     principal: Handler, context: Context, session: DbSession, ticket_id: str, body: StepIn
 ) -> TicketOut:
     """Move a ticket to its next stage. `assigned` needs an assignee and a deadline."""
     ticket = await session.scalar(select(HazardTicket).where(HazardTicket.ticket_id == ticket_id))
-    if ticket is None:
+    # A ticket of a school outside the caller's scope is not found, as if it were not there.
+    if ticket is None or not may_see(principal, context.settings, ticket.school_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no ticket {ticket_id!r}")
-    visible_schools(principal, context.settings, ticket.school_id)
     expected = next_stage(HazardStage(ticket.stage))
     if body.stage is not expected:
         raise HTTPException(

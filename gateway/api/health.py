@@ -26,7 +26,14 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+READINESS = {
+    "description": "`ready`, and per check (database, brokers, police links) `up` and `detail`",
+    "content": {"application/json": {}},
+}
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@router.get("/readyz", responses={200: READINESS, 503: READINESS})
 async def readyz(request: Request) -> JSONResponse:
     """Database, broker and police links up: 200, otherwise 503 with what is down."""
     context = _context(request)
@@ -39,15 +46,26 @@ async def readyz(request: Request) -> JSONResponse:
         checks["database"] = {"up": False, "detail": f"{type(exc).__name__}: {exc}"[:300]}
     for name, state in context.health.snapshot().items():
         if name == "database":
+            # A database that answers SELECT 1 may still refuse writes (a full disk): the
+            # writers' last word counts too, until a write succeeds again.
+            if not state.up and checks["database"]["up"]:
+                checks["database"] = {
+                    "up": False,
+                    "detail": f"writes fail: {state.detail}"[:300],
+                    "since": state.since.isoformat(),
+                }
             continue
         checks[name] = {"up": state.up, "detail": state.detail, "since": state.since.isoformat()}
     ready = all(check["up"] for check in checks.values())
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"description": "the Prometheus text format", "content": {PROMETHEUS_TEXT: {}}}
+    },
+)
 async def metrics(request: Request) -> Response:
-    return Response(
-        _context(request).metrics.render(),
-        media_type="text/plain; version=0.0.4; charset=utf-8",
-    )
+    return Response(_context(request).metrics.render(), media_type=PROMETHEUS_TEXT)

@@ -4,16 +4,24 @@ the schools' addresses and contacts."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Mapping
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from gateway.api.deps import Context, DbSession, principal_for_token, require_roles, visible_schools
+from gateway.api.deps import (
+    Context,
+    DbSession,
+    principal_for_token,
+    require_roles,
+    unauthorized,
+    visible_schools,
+)
 from gateway.auth.tokens import Principal
+from gateway.context import GatewayContext
 from gateway.domain import Role
 from gateway.storage.models import Alarm, Snapshot
 
@@ -22,6 +30,7 @@ router = APIRouter(tags=["live"])
 # The feed's topics (see the publishers: ingest, outbox, escalation, snapshots, actions).
 LIVE_TOPICS = frozenset({"alarm", "alarm_action", "escalation", "snapshot", "delivery"})
 KEEPALIVE_S = 15.0
+MAX_KNOWN_ALARMS = 1000  # alarms whose school a stream remembers
 Reader = Annotated[Principal, Depends(require_roles(Role.GUARD, Role.POLICE, Role.INSPECTOR))]
 
 
@@ -83,15 +92,39 @@ async def feed_reader(
     context: Context,
     session: DbSession,
     access_token: Annotated[
-        str, Query(description="A bearer token (EventSource cannot send headers)")
-    ],
+        str | None, Query(description="A bearer token (EventSource cannot send headers)")
+    ] = None,
 ) -> Principal:
-    """Checked before the stream starts: once it has, a refusal can no longer be sent."""
+    """Checked before the stream starts: once it has, a refusal can no longer be sent. No
+    token is a 401 like anywhere else (spec 5), not a 422 for a missing parameter."""
+    if access_token is None:
+        raise unauthorized("not signed in: add ?access_token=<a token from /api/v1/auth/token>")
     principal = await principal_for_token(context, session, access_token)
     if not principal.has_role(Role.POLICE):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="the live feed is for the police")
     await session.close()  # the stream may last hours: it must not hold a connection
     return principal
+
+
+async def _school_of(
+    context: GatewayContext, data: Mapping[str, Any], known: dict[str, str | None]
+) -> str | None:
+    """The school a notice is about: its `school_id`, or its alarm's (a snapshot's notice
+    names only the alarm). `known` keeps the alarms looked up for the stream's life."""
+    school = data.get("school_id")
+    if isinstance(school, str):
+        return school
+    alarm_id = data.get("alarm_id")
+    if not isinstance(alarm_id, str):
+        return None
+    if alarm_id not in known:
+        if len(known) >= MAX_KNOWN_ALARMS:
+            known.clear()
+        async with context.sessions() as session:
+            known[alarm_id] = await session.scalar(
+                select(Alarm.school_id).where(Alarm.alarm_id == alarm_id)
+            )
+    return known[alarm_id]
 
 
 @router.get("/live", response_class=EventSourceResponse)
@@ -102,6 +135,7 @@ async def live(
     `alarm_action`, `escalation`, `snapshot`, `delivery`; a comment every 15 s keeps proxies
     from closing the stream. Police and admin only."""
     schools = visible_schools(principal, context.settings, None)
+    schools_of_alarms: dict[str, str | None] = {}
     async with context.bus.subscribe(maxsize=500) as subscription:
         yield ServerSentEvent(event="ready", data={"user": principal.username})
         while True:
@@ -113,7 +147,9 @@ async def live(
                 continue
             if notice.topic not in LIVE_TOPICS:
                 continue
-            school = notice.data.get("school_id")
-            if schools is not None and school is not None and school not in schools:
-                continue
+            if schools is not None:
+                school = await _school_of(context, notice.data, schools_of_alarms)
+                # A notice whose school is unknown is not sent: scoped feeds fail closed.
+                if school not in schools:
+                    continue
             yield ServerSentEvent(event=notice.topic, data=notice.data)

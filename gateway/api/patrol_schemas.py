@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from gateway.api.request_model import RequestModel
 from gateway.compliance.patrols import RoundState, RoundStatus
 from gateway.patrol.queries import CheckpointDay
 from gateway.patrol.reasons import REASON_TEXT, ScanReason, ScanSource
@@ -24,7 +25,7 @@ ClientId = Field(
 )
 
 
-class ScanIn(BaseModel):
+class ScanIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     tag: str = Field(min_length=1, max_length=512, description="The text of the QR code or NFC tag")
@@ -42,7 +43,7 @@ class ScanIn(BaseModel):
     )
 
 
-class UploadRecord(BaseModel):
+class UploadRecord(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     guard: str = Field(min_length=1, max_length=64)
@@ -51,7 +52,7 @@ class UploadRecord(BaseModel):
     id: str | None = ClientId
 
 
-class UploadIn(BaseModel):
+class UploadIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     device: str | None = Field(None, max_length=64, description="The wand, for the record")

@@ -323,22 +323,10 @@ async def post_upload_csv(
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise unprocessable(("body", "file"), "the file is not UTF-8 text") from exc
-    reader = csv.DictReader(io.StringIO(text))
-    header = set(reader.fieldnames or [])
-    if not {"guard", "tag", "at"} <= header or not header <= {"guard", "tag", "at", "id"}:
-        raise unprocessable(
-            ("body", "file"), f"the header must be guard,tag,at[,id] (got {sorted(header)})"
-        )
-    records = []
-    for line, row in enumerate(reader, start=2):
-        values = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
-        try:
-            records.append(UploadRecord.model_validate(values))
-        except ValidationError as exc:
-            problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise unprocessable(("body", "file"), f"line {line}: {problem}") from exc
-        if len(records) > 5000:
-            raise unprocessable(("body", "file"), "at most 5000 records per upload")
+    try:
+        records = _csv_records(text)
+    except csv.Error as exc:  # a stray quote or carriage return: the file is not CSV
+        raise unprocessable(("body", "file"), f"not a CSV file: {exc}") from exc
     if not records:
         raise unprocessable(("body", "file"), "the file holds no records")
     return await _upload(context, principal, records, school=school, device=device)
@@ -373,3 +361,24 @@ async def get_scans(
     start, end = local_day_window(day, context.settings.gateway.zone)
     rows = await scans_between(session, start=start, end=end, school_ids=schools, accepted=accepted)
     return [ScanOut.of_row(row, context.settings) for row in rows]
+
+
+def _csv_records(text: str) -> list[UploadRecord]:
+    """The records of a wand's CSV export; a 422 naming the line for a bad one."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = set(reader.fieldnames or [])
+    if not {"guard", "tag", "at"} <= header or not header <= {"guard", "tag", "at", "id"}:
+        raise unprocessable(
+            ("body", "file"), f"the header must be guard,tag,at[,id] (got {sorted(header)})"
+        )
+    records = []
+    for line, row in enumerate(reader, start=2):
+        values = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
+        try:
+            records.append(UploadRecord.model_validate(values))
+        except ValidationError as exc:
+            problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise unprocessable(("body", "file"), f"line {line}: {problem}") from exc
+        if len(records) > 5000:
+            raise unprocessable(("body", "file"), "at most 5000 records per upload")
+    return records

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from gateway.api.deps import Context, DbSession, require_roles, unprocessable
+from gateway.api.deps import Context, DbSession, require_roles, unprocessable, visible_schools
 from gateway.api.report_schemas import MonthlyReportOut
 from gateway.audit.actions import record_user_action
 from gateway.auth.tokens import Principal
@@ -54,7 +54,7 @@ async def monthly(
         ReportFormat, Query(alias="format", description="json (default), csv, xlsx or pdf")
     ] = ReportFormat.JSON,
 ) -> Response | MonthlyReportOut:
-    """Per school, per district and for the site: guards, gate-days staffed around the
+    """Per school you may see, per district and for them all: guards, gate-days staffed around the
     clock, key checkpoint-days patrolled enough, buttons tested, emergencies and the police
     response, hidden dangers, and the "4个100%" indicators. Definitions: docs/reports.md."""
     settings = context.settings
@@ -62,7 +62,14 @@ async def monthly(
     now = datetime.now(UTC)
     asked = month or f"{latest_complete_day(zone, now):%Y-%m}"
     try:
-        report = await monthly_report(session, settings, asked, now=now)
+        report = await monthly_report(
+            session,
+            settings,
+            asked,
+            now=now,
+            # The schools the caller sees, and the district totals over them only.
+            school_ids=visible_schools(principal, settings, None),
+        )
     except InvalidPeriod as exc:
         raise unprocessable(("query", "month"), str(exc)) from exc
     # Rendered before the export is recorded: a file that could not be made was not taken.

@@ -18,21 +18,22 @@ from gateway.api import (
     patrols,
     reports,
 )
+from gateway.api.error_responses import SIGNED_IN
 
 
 def build_api_router() -> APIRouter:
     """A new router each call: nothing is built at import time."""
     api = APIRouter(prefix="/api/v1")
     api.include_router(auth_routes.router)
-    api.include_router(alarms.router)
-    api.include_router(gates.router)
-    api.include_router(compliance.router)
-    api.include_router(compliance_periods.router)
-    api.include_router(patrols.router)
-    api.include_router(alarm_tests.router)
-    api.include_router(guards.router)
-    api.include_router(hazards.router)
-    api.include_router(reports.router)
-    api.include_router(audit.router)
-    api.include_router(live.router)
+    api.include_router(alarms.router, responses=SIGNED_IN)
+    api.include_router(gates.router, responses=SIGNED_IN)
+    api.include_router(compliance.router, responses=SIGNED_IN)
+    api.include_router(compliance_periods.router, responses=SIGNED_IN)
+    api.include_router(patrols.router, responses=SIGNED_IN)
+    api.include_router(alarm_tests.router, responses=SIGNED_IN)
+    api.include_router(guards.router, responses=SIGNED_IN)
+    api.include_router(hazards.router, responses=SIGNED_IN)
+    api.include_router(reports.router, responses=SIGNED_IN)
+    api.include_router(audit.router, responses=SIGNED_IN)
+    api.include_router(live.router, responses=SIGNED_IN)
     return api

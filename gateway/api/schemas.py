@@ -20,20 +20,30 @@ class TokenOut(BaseModel):
     role: Role
     username: str
     school_id: str | None
+    station: str | None = Field(None, description="Police of one station: its schools only")
+    district: str | None = Field(None, description="Inspector of one district: its schools only")
 
 
 class PrincipalOut(BaseModel):
     username: str
     role: Role
     school_id: str | None
+    station: str | None
+    district: str | None
+    schools: list[str] | None = Field(
+        description="The schools this account sees; null for every school"
+    )
     expires_at: datetime
 
     @classmethod
-    def of(cls, principal: Principal, zone: ZoneInfo) -> PrincipalOut:
+    def of(cls, principal: Principal, zone: ZoneInfo, schools: list[str] | None) -> PrincipalOut:
         return cls(
             username=principal.username,
             role=principal.role,
             school_id=principal.school_id,
+            station=principal.station,
+            district=principal.district,
+            schools=schools,
             expires_at=principal.expires_at.astimezone(zone),
         )
 

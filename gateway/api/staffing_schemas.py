@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from gateway.api.request_model import RequestModel
 from gateway.compliance.gate_staffing import Disagreement, GateDay, Interval, StaffingSource
 from gateway.staffing.watch import GateLive, SourceView
 
@@ -155,7 +156,7 @@ class GateStateOut(BaseModel):
         )
 
 
-class CheckIn(BaseModel):
+class CheckIn(RequestModel):
     """A guard's check-in or check-out at a gate post, from the phone page or a client."""
 
     model_config = ConfigDict(extra="forbid")

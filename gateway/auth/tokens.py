@@ -25,6 +25,9 @@ class Principal:
     role: Role
     school_id: str | None
     expires_at: datetime
+    # A police account of one station, an inspector of one district (None: city level).
+    station: str | None = None
+    district: str | None = None
 
     def has_role(self, *roles: Role) -> bool:
         """Admin passes every role check."""
@@ -45,12 +48,16 @@ def issue_token(
     school_id: str | None,
     ttl_s: int,
     now: datetime,
+    station: str | None = None,
+    district: str | None = None,
 ) -> str:
     claims: dict[str, Any] = {
         "iss": ISSUER,
         "sub": username,
         "role": role.value,
         "school": school_id,
+        "station": station,
+        "district": district,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=ttl_s)).timestamp()),
     }
@@ -70,20 +77,26 @@ def decode_token(secret: str, token: str, *, now: datetime | None = None) -> Pri
         )
     except jwt.InvalidTokenError as exc:
         raise AuthError(f"invalid token: {exc}") from exc
-    exp, username, role, school = (
-        claims.get("exp"),
-        claims.get("sub"),
-        claims.get("role"),
-        claims.get("school"),
-    )
+    exp, username, role = claims.get("exp"), claims.get("sub"), claims.get("role")
     if not isinstance(exp, int) or not isinstance(username, str) or not username:
         raise AuthError("invalid token: malformed claims")
-    if school is not None and not isinstance(school, str):
-        raise AuthError("invalid token: malformed school")
+    # A token from before the scopes has no station or district claim: it is checked against
+    # the account on every request, so a scoped account's old token is refused there.
+    scope = {name: claims.get(name) for name in ("school", "station", "district")}
+    for name, value in scope.items():
+        if value is not None and not isinstance(value, str):
+            raise AuthError(f"invalid token: malformed {name}")
     if not isinstance(role, str) or role not in {r.value for r in Role}:
         raise AuthError(f"invalid token: unknown role {role!r}")
     parsed_role = Role(role)
     expires_at = datetime.fromtimestamp(exp, UTC)
     if (now or datetime.now(UTC)) >= expires_at:
         raise AuthError("token expired")
-    return Principal(username=username, role=parsed_role, school_id=school, expires_at=expires_at)
+    return Principal(
+        username=username,
+        role=parsed_role,
+        school_id=scope["school"],
+        expires_at=expires_at,
+        station=scope["station"],
+        district=scope["district"],
+    )

@@ -52,6 +52,13 @@ def demo_settings(config: Path | None, directory: Path, port: int) -> Settings:
     return settings.model_copy(update={"gateway": gateway})
 
 
+def shared_value(values: list[str | None]) -> str | None:
+    """The one value every school has (a police station, a district), else None: a demo
+    account scoped to it sees every demo school, as a city-level one would."""
+    distinct = set(values)
+    return values[0] if len(distinct) == 1 else None
+
+
 def police_webhook(settings: Settings) -> WebhookEndpoint:
     for endpoint in settings.police:
         if isinstance(endpoint, WebhookEndpoint):
@@ -68,6 +75,8 @@ async def run_demo(
     endpoint = police_webhook(settings)
     police_url = urlsplit(endpoint.url)
     guard_school = settings.schools[0].id
+    station = shared_value([s.police_station for s in settings.schools])
+    district = shared_value([s.district for s in settings.schools])
     for role, username, password in DEMO_USERS:
         await add_user(
             settings,
@@ -75,6 +84,9 @@ async def run_demo(
             username=username,
             password=password,
             school_id=guard_school if role is Role.GUARD else None,
+            # Scoped like real accounts, but only as far as still seeing every demo school.
+            station=station if role is Role.POLICE else None,
+            district=district if role is Role.INSPECTOR else None,
         )
     centre = PoliceCentre(
         PoliceOptions(secret=endpoint.secret, receipts_path=directory / "police-receipts.jsonl")

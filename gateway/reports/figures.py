@@ -170,14 +170,20 @@ async def judge_schools(
 
 
 async def monthly_report(
-    session: AsyncSession, settings: Settings, month: str, *, now: datetime
+    session: AsyncSession,
+    settings: Settings,
+    month: str,
+    *,
+    now: datetime,
+    school_ids: Sequence[str] | None = None,
 ) -> MonthlyReport:
-    """The report of a local month ("YYYY-MM" in `gateway.timezone`). The current month is
-    judged over its complete days (up to yesterday); a month not begun, or begun today, is
-    refused with InvalidPeriod."""
+    """The report of a local month ("YYYY-MM" in `gateway.timezone`), of the schools
+    `school_ids` (None: every school); its district and site totals are over those schools
+    only. The current month is judged over its complete days (up to yesterday); a month not
+    begun, or begun today, is refused with InvalidPeriod."""
     zone = settings.gateway.zone
     period = month_period(month, zone, now=now)
-    schools = await judge_schools(session, settings, period, now=now)
+    schools = await judge_schools(session, settings, period, now=now, school_ids=school_ids)
     return MonthlyReport(
         month=period.month,
         timezone=zone.key,

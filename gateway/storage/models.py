@@ -185,6 +185,10 @@ class User(Base):
     school_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What a police or inspector account sees (schools[].police_station, schools[].district);
+    # NULL is city level. Nullable, so the rows written before keep their audit digests.
+    station: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    district: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Snapshot(Base):

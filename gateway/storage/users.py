@@ -19,6 +19,8 @@ class UserRepository:
 
     async def get_by_username(self, username: str) -> User:
         """The account; NotFound when there is none."""
+        if "\x00" in username:  # PostgreSQL text cannot hold NUL, so no account has one
+            raise NotFound(f"no account {username!r}")
         user = await self.session.scalar(select(User).where(User.username == username))
         if user is None:
             raise NotFound(f"no account {username!r}")
@@ -31,10 +33,13 @@ class UserRepository:
         role: Role,
         school_id: str | None,
         *,
+        station: str | None = None,
+        district: str | None = None,
         now: datetime | None = None,
     ) -> bool:
-        """Create the account, or reset its password, role and school (and enable it again).
-        True when it was created."""
+        """Create the account, or reset its password, role and whole scope (school, police
+        station, district: one left out is cleared) and enable it again. True when it was
+        created."""
         try:
             user = await self.get_by_username(username)
         except NotFound:
@@ -44,6 +49,8 @@ class UserRepository:
                     password_hash=password_hash,
                     role=role.value,
                     school_id=school_id,
+                    station=station,
+                    district=district,
                     disabled=False,
                     created_at=now or datetime.now(UTC),
                 )
@@ -53,6 +60,8 @@ class UserRepository:
         user.password_hash = password_hash
         user.role = role.value
         user.school_id = school_id
+        user.station = station
+        user.district = district
         user.disabled = False
         await self.session.flush()
         return False

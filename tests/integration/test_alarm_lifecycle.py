@@ -140,7 +140,9 @@ async def test_the_live_feed_is_for_the_police(client: httpx.AsyncClient) -> Non
     refused = await client.get("/api/v1/live", params={"access_token": token})
     assert refused.status_code == 403
     assert (await client.get("/api/v1/live", params={"access_token": "x"})).status_code == 401
-    assert (await client.get("/api/v1/live")).status_code == 422
+    anonymous = await client.get("/api/v1/live")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"] == "Bearer"
 
 
 async def test_an_alarm_without_a_picture_is_404(client: httpx.AsyncClient) -> None:

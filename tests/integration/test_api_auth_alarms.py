@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from gateway.api.deps import require_roles
 from gateway.api.routes import build_api_router
+from gateway.auth.login_limit import LoginLimiter
 from gateway.auth.passwords import hash_password, needs_rehash, verify_password
 from gateway.auth.tokens import Principal
 from gateway.bus import EventBus
@@ -199,6 +200,7 @@ async def client(context: GatewayContext) -> AsyncIterator[httpx.AsyncClient]:
         return {"username": principal.username}
 
     app.state.context = context
+    app.state.login_limiter = LoginLimiter()  # as create_app does
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
         yield http

@@ -279,6 +279,22 @@ async def test_a_csv_upload_and_its_errors(client: httpx.AsyncClient) -> None:
     )
     assert bad_line.status_code == 422
     assert bad_line.json()["detail"][0]["msg"].startswith("line 2: at:")
+    # A carriage return inside an unquoted field (found by schemathesis): a 422, not a 500.
+    not_csv = await client.post(
+        "/api/v1/patrols/uploads/csv",
+        files={"file": ("wand.csv", "w\r\x04", "text/csv")},
+        headers=headers,
+    )
+    assert not_csv.status_code == 422, not_csv.text
+    assert "guard,tag,at" in not_csv.json()["detail"][0]["msg"]
+    # Windows line ends, as a wand's software on a PC writes them, are read as usual.
+    windows = good.replace("\n", "\r\n")
+    crlf = await client.post(
+        "/api/v1/patrols/uploads/csv",
+        files={"file": ("wand.csv", windows, "text/csv")},
+        headers=headers,
+    )
+    assert crlf.status_code == 200, crlf.text
     old = (datetime.now(SHANGHAI) - timedelta(days=30)).isoformat()
     too_old = await client.post(
         "/api/v1/patrols/uploads",

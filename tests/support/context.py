@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.alerts import AlertOutbox
 from gateway.api.routes import build_api_router
+from gateway.auth.login_limit import LoginLimiter
 from gateway.auth.passwords import hash_password
 from gateway.bus import EventBus
 from gateway.context import GatewayContext
@@ -69,6 +70,7 @@ async def api_client(context: GatewayContext) -> AsyncIterator[httpx.AsyncClient
     app = FastAPI()
     app.include_router(build_api_router())
     app.state.context = context
+    app.state.login_limiter = LoginLimiter()  # as create_app does
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
         yield http

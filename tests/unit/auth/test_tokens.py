@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from gateway.auth.tokens import Principal, decode_token, issue_token
+from gateway.auth.tokens import Principal, _signing_key, decode_token, issue_token
 from gateway.domain import Role
 from gateway.errors import AuthError
 
@@ -84,3 +84,39 @@ def test_admin_passes_every_role_check() -> None:
     assert admin.has_role(Role.POLICE)
     assert guard.has_role(Role.GUARD, Role.POLICE)
     assert not guard.has_role(Role.POLICE, Role.INSPECTOR)
+
+
+def test_the_scope_claims_come_back() -> None:
+    issued = issue_token(
+        SECRET,
+        username="li",
+        role=Role.POLICE,
+        school_id=None,
+        ttl_s=600,
+        now=NOW,
+        station="城关派出所",
+    )
+    principal = decode_token(SECRET, issued, now=NOW)
+    assert (principal.school_id, principal.station, principal.district) == (
+        None,
+        "城关派出所",
+        None,
+    )
+    inspector = issue_token(
+        SECRET,
+        username="wu",
+        role=Role.INSPECTOR,
+        school_id=None,
+        ttl_s=600,
+        now=NOW,
+        district="东区",
+    )
+    assert decode_token(SECRET, inspector, now=NOW).district == "东区"
+
+
+@pytest.mark.parametrize("claim", ["school", "station", "district"])
+def test_a_malformed_scope_claim_is_refused(claim: str) -> None:
+    claims = {"iss": "campus-gateway", "sub": "li", "role": "police", "exp": 2**40, claim: 7}
+    forged = jwt.encode(claims, _signing_key(SECRET), algorithm="HS256")
+    with pytest.raises(AuthError, match=f"malformed {claim}"):
+        decode_token(SECRET, forged, now=NOW)

@@ -17,6 +17,7 @@ from gateway.linkage.dc09.cipher import (
     pad_length,
     random_pad,
 )
+from gateway.linkage.dc09.frame import crc16
 from tests.unit.linkage.dc09 import vectors as v
 
 WHEN = datetime(2024, 5, 1, 0, 0, 5, tzinfo=UTC)
@@ -69,6 +70,34 @@ def test_the_same_message_does_not_decrypt_with_the_hex_reading_of_the_key() -> 
     with pytest.raises(FrameError) as caught:
         parse(v.IOBROKER_ENCRYPTED, wrong)
     assert caught.value.reason == "decrypt"
+
+
+def test_the_dc09_generators_encryption_of_the_standards_example_decrypts() -> None:
+    assert decrypt_region(v.DC09GEN_CIPHER, v.DC09GEN_KEY) == v.DC09GEN_REGION
+    plain = aes_decrypt(v.DC09GEN_CIPHER, v.DC09GEN_KEY)
+    assert plain == v.DC09GEN_PAD + b"|" + v.DC09GEN_REGION.encode()
+
+
+def test_encrypting_the_standards_example_with_the_generators_pad_gives_its_bytes() -> None:
+    # Pad length, the "|" terminator, AES-CBC with a zero IV and upper-case hex, all at once.
+    assert pad_length(len("|" + v.DC09GEN_REGION)) == len(v.DC09GEN_PAD)
+    made = encrypt_region(v.DC09GEN_REGION, v.DC09GEN_KEY, pad=lambda n: v.DC09GEN_PAD[:n])
+    assert made == v.DC09GEN_CIPHER.upper()
+
+
+def test_the_dc09_generators_frame_parses_with_its_timestamp() -> None:
+    body = v.DC09GEN_HEADER + v.DC09GEN_CIPHER.encode()
+    raw = b"\n" + f"{crc16(body):04X}{len(body):04X}".encode() + body + b"\r"
+    message = parse(raw, v.DC09GEN_KEY)
+    assert message.encrypted
+    assert (message.seq, message.receiver, message.line, message.account) == (
+        9876,
+        "R579BDF",
+        "L789ABC",
+        "12345A",
+    )
+    assert message.data == "12345A|NFA129"
+    assert message.timestamp == datetime(2006, 2, 15, 13, 14, 15, tzinfo=UTC)
 
 
 def test_pysiaalarms_encrypted_null_without_pad_terminator_is_accepted() -> None:

@@ -35,6 +35,9 @@ WHEN = datetime(2024, 5, 1, 0, 0, 5, tzinfo=UTC)
         v.CRC_CHECK,
         (b"", 0x0000),
         # The CRC fields of the published frames, over their part from '"' to before <CR>.
+        (v.STANDARD_SIA_DCS[9:-1], 0xCE11),
+        (v.STANDARD_ADM_CID[9:-1], 0x87CD),
+        (v.STANDARD_MAC_BLOCK[9:-1], 0x8C86),
         (v.FIOLETOVEN_EVENT[9:-1], 0xF4D2),
         (v.FIOLETOVEN_NAK[9:-1], 0xE441),
         (v.NODE_RED_RP[9:-1], 0xF2EA),
@@ -50,6 +53,26 @@ def test_crc16_arc_vectors(data: bytes, expected: int) -> None:
 @pytest.mark.parametrize(
     "raw, token, seq, receiver, line, account, data, timestamp",
     [
+        (
+            v.STANDARD_SIA_DCS,
+            "SIA-DCS",
+            9876,
+            "R579BDF",
+            "L789ABC",
+            "12345A",
+            "#12345A|NFA129",
+            None,
+        ),
+        (
+            v.STANDARD_ADM_CID,
+            "ADM-CID",
+            9876,
+            "R579BDF",
+            "L789ABC",
+            "12345A",
+            "#12345A|1110 00 129",
+            None,
+        ),
         (v.FIOLETOVEN_EVENT, "SIA-DCS", 1, "RF3", "L77", "1234", "#1234|NRR|Atest", None),
         (v.FIOLETOVEN_EMPTY, "SIA-DCS", 1, None, "L0", "1234", "", None),
         (v.FIOLETOVEN_NAK, "NAK", 0, "R0", "L0", None, "", datetime(2025, 9, 24, 16, 20, 1)),
@@ -101,6 +124,24 @@ def test_published_frames_parse_and_build_back_to_the_same_bytes(
         token, seq, account, receiver, line, data, timestamp=expected_time, encrypted=False
     )
     assert build(message) == raw
+
+
+def test_the_standards_example_with_an_extended_block_parses_and_builds_back() -> None:
+    message = parse(v.STANDARD_MAC_BLOCK)
+    assert (message.token, message.seq, message.receiver, message.line, message.account) == (
+        "SIA-DCS",
+        9876,
+        "R579BDF",
+        "L789ABC",
+        "123456A",
+    )
+    assert (message.data, message.extended) == ("#123456A|NFA129", ("M1234567890AB",))
+    assert build(message) == v.STANDARD_MAC_BLOCK
+
+
+def test_building_the_standards_example_gives_its_exact_bytes() -> None:
+    message = Message("SIA-DCS", 9876, "12345A", "R579BDF", "L789ABC", "#12345A|NFA129")
+    assert build(message) == v.STANDARD_SIA_DCS
 
 
 def test_building_the_fioletoven_example_gives_its_exact_bytes() -> None:

@@ -7,6 +7,30 @@ from __future__ import annotations
 # CRC_16_ARC: poly 0x8005 reflected 0xA001, init 0, check 0xbb3d).
 CRC_CHECK = (b"123456789", 0xBB3D)
 
+# The example messages of ANSI/SIA DC-09 itself (sequence 9876, receiver R579BDF, line
+# L789ABC, account 12345A, fire alarm zone 129). The standard's text is not available here:
+# these are the examples as independent receiver implementations reproduce them in their tests
+# and comments (eavanvalkenburg/pysiaalarm tests/test_sia_package_cases.py case_dc04 and
+# case_adm_cid, with a timestamp they appended cut off again; a C# receiver's test comments
+# for the M-block one: "SEQ: 9876 RCVR: 579BDF pref: 789ABC acct: 12345A, Fire Alarm, Zone
+# 129, Non-Encrypted, No Timestamp, xData: MAC Address"), each with its CRC and length.
+STANDARD_SIA_DCS = b'\nCE110032"SIA-DCS"9876R579BDFL789ABC#12345A[#12345A|NFA129]\r'
+STANDARD_ADM_CID = b'\n87CD0037"ADM-CID"9876R579BDFL789ABC#12345A[#12345A|1110 00 129]\r'
+STANDARD_MAC_BLOCK = (
+    b'\n8C860043"SIA-DCS"9876R579BDFL789ABC#123456A[#123456A|NFA129][M1234567890AB]\r'
+)
+
+# The standard's example message encrypted by the DC-09 generator (dc09gen.northlat.com), as
+# cited in schmupu/ioBroker.sia src/lib/sia.ts. That tool reads the key
+# "0123456789ABCDEF0123456789ABCDEF" as 32 hex digits, 16 bytes (this gateway, like the
+# receivers of the real panels above, uses a key's characters as written); its pad is 13 "p"
+# and "|". The frame's CRC and length were not published with it.
+DC09GEN_KEY = bytes.fromhex("0123456789ABCDEF0123456789ABCDEF")
+DC09GEN_HEADER = b'"*SIA-DCS"9876R579BDFL789ABC#12345A['
+DC09GEN_CIPHER = "209c9d400b655df7a26aecb6a887e7ee6ed8103217079aae7cbd9dd7551e96823263460f7ef0514864897ae9789534f1"
+DC09GEN_REGION = "12345A|NFA129]_13:14:15,02-15-2006"  # what follows the pad's "|"
+DC09GEN_PAD = b"p" * 13
+
 # fioletoven/dc09, common/src/dc09/message.tests.rs (to_string_test, parse_message_test,
 # parse_nak_test).
 FIOLETOVEN_EVENT = b'\nF4D20029"SIA-DCS"0001RF3L77#1234[#1234|NRR|Atest]\r'
