@@ -168,6 +168,9 @@ class MonthlyReportOut(BaseModel):
     audit_head: AuditHeadOut | None = Field(
         description="The tamper-evident log's last sealed entry when the report was made"
     )
+    partial: bool = Field(
+        description="Only the schools the account sees: `total` is theirs (合计), not the city's"
+    )
 
     @classmethod
     def of(cls, report: MonthlyReport) -> MonthlyReportOut:
@@ -179,6 +182,7 @@ class MonthlyReportOut(BaseModel):
             districts=[AreaMonthOut.of(a) for a in report.districts],
             total=AreaMonthOut.of(report.total),
             audit_head=None if report.audit_head is None else AuditHeadOut.of(report.audit_head),
+            partial=report.partial,
         )
 
 

@@ -192,4 +192,5 @@ async def monthly_report(
         districts=district_months(schools),
         total=site_total(schools),
         audit_head=await audit_head(session),
+        partial=school_ids is not None and any(s.id not in school_ids for s in settings.schools),
     )

@@ -55,6 +55,7 @@ class RowLevel(StrEnum):
 
 
 LEVEL_TEXT = {RowLevel.SCHOOL: "学校", RowLevel.DISTRICT: "区县", RowLevel.SITE: "全市"}
+PARTIAL_TOTAL_TEXT = "合计"  # the total of a report of some schools only: not the city's
 
 
 class CellKind(StrEnum):
@@ -407,6 +408,14 @@ def schools_in_order(report: MonthlyReport) -> list[SchoolMonth]:
         report.schools,
         key=lambda s: (s.district is None, rank.get(s.district, unknown), s.district or ""),
     )
+
+
+def level_text(level: RowLevel, report: MonthlyReport) -> str:
+    """A row's level as the report names it: the whole site is 全市, unless the report
+    covers only the schools an account sees (合计)."""
+    if level is RowLevel.SITE and report.partial:
+        return PARTIAL_TOTAL_TEXT
+    return LEVEL_TEXT[level]
 
 
 def areas_in_order(report: MonthlyReport) -> Sequence[tuple[RowLevel, AreaMonth]]:

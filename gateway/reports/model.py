@@ -142,3 +142,5 @@ class MonthlyReport:
     districts: tuple[AreaMonth, ...]
     total: AreaMonth
     audit_head: AuditHead | None
+    # Only some of the site's schools (the account's scope): `total` is theirs, not the city's.
+    partial: bool = False

@@ -19,6 +19,7 @@ from gateway.reports.labels import (
     areas_in_order,
     cell_text,
     district_text,
+    level_text,
     schools_in_order,
 )
 from gateway.reports.model import AreaMonth, MonthlyReport, SchoolMonth
@@ -33,13 +34,13 @@ def render_csv(report: MonthlyReport) -> bytes:
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180, what Excel writes
     writer.writerow([*IDENTITY_TITLES, *(c.title for c in FIGURE_COLUMNS)])
     for level, area in areas_in_order(report):
-        writer.writerow(_area_row(level, area))
+        writer.writerow(_area_row(level_text(level, report), level, area))
     for school in schools_in_order(report):
         writer.writerow(_school_row(school))
     return (BOM + buffer.getvalue()).encode("utf-8")
 
 
-def _area_row(level: RowLevel, area: AreaMonth) -> list[str]:
+def _area_row(name: str, level: RowLevel, area: AreaMonth) -> list[str]:
     district = district_text(area.district) if level is RowLevel.DISTRICT else ""
     figures = [
         ""
@@ -47,7 +48,7 @@ def _area_row(level: RowLevel, area: AreaMonth) -> list[str]:
         else cell_text(column.kind, column.of_area(area), percent_sign=False)
         for column in FIGURE_COLUMNS
     ]
-    return [LEVEL_TEXT[level], district, "", "", *figures]
+    return [name, district, "", "", *figures]
 
 
 def _school_row(school: SchoolMonth) -> list[str]:

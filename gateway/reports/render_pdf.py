@@ -37,7 +37,6 @@ from gateway.reports.labels import (
     GENERATED_TITLE,
     HAZARDS_OVERDUE,
     INDICATOR_COLUMNS,
-    LEVEL_TEXT,
     MONTH_TITLE,
     SCHOOLS,
     TIMEZONE_TITLE,
@@ -51,6 +50,7 @@ from gateway.reports.labels import (
     cell_text,
     district_text,
     generated_local_text,
+    level_text,
     percent_text,
     report_title,
     school_cell,
@@ -79,9 +79,9 @@ DISTRICT_WIDTH = 52.0
 CELL_PADDING = 3.0
 
 SECTION_AREAS = "一、全市及各区县"
+PARTIAL_SECTION_AREAS = "一、合计及各区县"  # a report of the schools an account sees
 SECTION_FOUR_100 = f"二、{FOUR_100_TITLE}"
 SECTION_SCHOOLS = "三、各学校"
-AREA_NAME_TITLE = "全市/区县"
 SCHOOL_TITLE = "学校"
 MISSING_TITLE = "未达到的指标"
 NOT_MEETING_TITLE = f"未达到{FOUR_100_TITLE}的学校"
@@ -111,7 +111,7 @@ def render_pdf(report: MonthlyReport) -> bytes:
         Paragraph(report_title(report), styles.title),
         Paragraph(_header_line(report), styles.body),
         Spacer(1, 4 * mm),
-        Paragraph(SECTION_AREAS, styles.heading),
+        Paragraph(PARTIAL_SECTION_AREAS if report.partial else SECTION_AREAS, styles.heading),
         _area_table(report, styles, document.width),
         Paragraph(SECTION_FOUR_100, styles.heading),
         _four_100_table(report, styles, document.width),
@@ -164,20 +164,25 @@ def _header(titles: Sequence[str], styles: _Styles) -> list[Any]:
     return [Paragraph(title, styles.header_cell) for title in titles]
 
 
+def _area_name_title(report: MonthlyReport) -> str:
+    return f"{level_text(RowLevel.SITE, report)}/区县"
+
+
 def _area_table(report: MonthlyReport, styles: _Styles, width: float) -> Any:
     columns = AREA_TABLE_COLUMNS
-    rows: list[list[Any]] = [_header([AREA_NAME_TITLE, *(c.title for c in columns)], styles)]
+    titles = [_area_name_title(report), *(c.title for c in columns)]
+    rows: list[list[Any]] = [_header(titles, styles)]
     for level, area in areas_in_order(report):
-        name = LEVEL_TEXT[level] if level is RowLevel.SITE else district_text(area.district)
+        name = level_text(level, report) if level is RowLevel.SITE else district_text(area.district)
         rows.append([name, *(cell_text(c.kind, area_cell(c, area)) for c in columns)])
     return _table(rows, _widths(columns, 1, width), styles, highlighted=(1,))
 
 
 def _four_100_table(report: MonthlyReport, styles: _Styles, width: float) -> Any:
-    titles = [AREA_NAME_TITLE, SCHOOLS.title, *(c.title for c in INDICATOR_COLUMNS)]
+    titles = [_area_name_title(report), SCHOOLS.title, *(c.title for c in INDICATOR_COLUMNS)]
     rows: list[list[Any]] = [_header(titles, styles)]
     for level, area in areas_in_order(report):
-        name = LEVEL_TEXT[level] if level is RowLevel.SITE else district_text(area.district)
+        name = level_text(level, report) if level is RowLevel.SITE else district_text(area.district)
         cells = [_meeting_text(area_cell(c, area), c) for c in INDICATOR_COLUMNS]
         rows.append([name, str(area.schools), *cells])
     indicator_width = (width - DISTRICT_WIDTH * 2) / len(INDICATOR_COLUMNS)

@@ -24,7 +24,6 @@ from gateway.reports.labels import (
     FOUR_100,
     GENERATED_TITLE,
     INDICATOR_COLUMNS,
-    LEVEL_TEXT,
     LEVEL_TITLE,
     MONTH_TITLE,
     NO,
@@ -42,6 +41,7 @@ from gateway.reports.labels import (
     areas_in_order,
     district_text,
     generated_local_text,
+    level_text,
     rate_number,
     report_title,
     school_cell,
@@ -94,7 +94,10 @@ def _write_summary(sheet: Worksheet, report: MonthlyReport) -> None:
     rows: list[list[tuple[Value, str | None]]] = []
     for level, area in areas_in_order(report):
         district = district_text(area.district) if level is RowLevel.DISTRICT else ""
-        identity: list[tuple[Value, str | None]] = [(LEVEL_TEXT[level], None), (district, None)]
+        identity: list[tuple[Value, str | None]] = [
+            (level_text(level, report), None),
+            (district, None),
+        ]
         rows.append(identity + [_excel(c.kind, area_cell(c, area)) for c in columns])
     _write_table(sheet, header_row, [LEVEL_TITLE, DISTRICT_TITLE, *_titles(columns)], rows)
     for cell in sheet[header_row + 1]:  # the whole site's row
@@ -150,7 +153,7 @@ def _write_four_100(sheet: Worksheet, report: MonthlyReport) -> None:
     total = report.total
     rows.append(
         [
-            (LEVEL_TEXT[RowLevel.SITE], None),
+            (level_text(RowLevel.SITE, report), None),
             ("", None),
             (f"{TOTAL_TEXT}（{total.schools}所）", None),
         ]

@@ -11,6 +11,8 @@ import io
 from collections.abc import AsyncIterator
 
 import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.api.live import live
@@ -113,11 +115,25 @@ async def test_the_monthly_report_covers_the_visible_schools_only(site: ScopedSi
         assert {area["district"] for area in report["districts"]} == districts
         assert sum(area["schools"] for area in report["districts"]) == len(account.sees)
         assert report["total"]["schools"] == len(account.sees)
-        for report_format in ("xlsx", "pdf"):
-            exported = await site.client.get(
-                "/api/v1/reports/monthly", headers=headers, params={"format": report_format}
-            )
-            assert exported.status_code == 200, (account.username, report_format)
+        # A report of some schools names its total 合计, never 全市 (the city's).
+        partial = account.sees != ALL
+        assert report["partial"] is partial, account.username
+        total_name = "合计" if partial else "全市"
+        exported = await site.client.get(
+            "/api/v1/reports/monthly", headers=headers, params={"format": "xlsx"}
+        )
+        assert exported.status_code == 200, account.username
+        sheet = load_workbook(io.BytesIO(exported.content)).worksheets[0]
+        labels = {str(cell.value) for row in sheet.iter_rows() for cell in row[:1]}
+        assert total_name in labels and ({"合计", "全市"} - {total_name}).isdisjoint(labels)
+        exported = await site.client.get(
+            "/api/v1/reports/monthly", headers=headers, params={"format": "pdf"}
+        )
+        assert exported.status_code == 200, account.username
+        text = "".join(
+            page.extract_text() for page in PdfReader(io.BytesIO(exported.content)).pages
+        )
+        assert f"一、{total_name}及各区县" in text, account.username
         exported = await site.client.get(
             "/api/v1/reports/monthly", headers=headers, params={"format": "csv"}
         )
@@ -126,6 +142,7 @@ async def test_the_monthly_report_covers_the_visible_schools_only(site: ScopedSi
             school for school in SCHOOLS if any(school in cell for row in rows for cell in row)
         }
         assert named == account.sees, account.username
+        assert rows[1][0] == total_name, (account.username, rows[1])
 
 
 async def test_me_tells_the_scope(site: ScopedSite) -> None:
