@@ -4,8 +4,8 @@ the schools' addresses and contacts."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
-from typing import Annotated, Any
+from collections.abc import AsyncIterator
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -21,7 +21,6 @@ from gateway.api.deps import (
     visible_schools,
 )
 from gateway.auth.tokens import Principal
-from gateway.context import GatewayContext
 from gateway.domain import Role
 from gateway.storage.models import Alarm, Snapshot
 
@@ -30,7 +29,6 @@ router = APIRouter(tags=["live"])
 # The feed's topics (see the publishers: ingest, outbox, escalation, snapshots, actions).
 LIVE_TOPICS = frozenset({"alarm", "alarm_action", "escalation", "snapshot", "delivery"})
 KEEPALIVE_S = 15.0
-MAX_KNOWN_ALARMS = 1000  # alarms whose school a stream remembers
 Reader = Annotated[Principal, Depends(require_roles(Role.GUARD, Role.POLICE, Role.INSPECTOR))]
 
 
@@ -106,27 +104,6 @@ async def feed_reader(
     return principal
 
 
-async def _school_of(
-    context: GatewayContext, data: Mapping[str, Any], known: dict[str, str | None]
-) -> str | None:
-    """The school a notice is about: its `school_id`, or its alarm's (a snapshot's notice
-    names only the alarm). `known` keeps the alarms looked up for the stream's life."""
-    school = data.get("school_id")
-    if isinstance(school, str):
-        return school
-    alarm_id = data.get("alarm_id")
-    if not isinstance(alarm_id, str):
-        return None
-    if alarm_id not in known:
-        if len(known) >= MAX_KNOWN_ALARMS:
-            known.clear()
-        async with context.sessions() as session:
-            known[alarm_id] = await session.scalar(
-                select(Alarm.school_id).where(Alarm.alarm_id == alarm_id)
-            )
-    return known[alarm_id]
-
-
 @router.get("/live", response_class=EventSourceResponse)
 async def live(
     context: Context, principal: Annotated[Principal, Depends(feed_reader)]
@@ -135,7 +112,6 @@ async def live(
     `alarm_action`, `escalation`, `snapshot`, `delivery`; a comment every 15 s keeps proxies
     from closing the stream. Police and admin only."""
     schools = visible_schools(principal, context.settings, None)
-    schools_of_alarms: dict[str, str | None] = {}
     async with context.bus.subscribe(maxsize=500) as subscription:
         yield ServerSentEvent(event="ready", data={"user": principal.username})
         while True:
@@ -147,9 +123,8 @@ async def live(
                 continue
             if notice.topic not in LIVE_TOPICS:
                 continue
-            if schools is not None:
-                school = await _school_of(context, notice.data, schools_of_alarms)
-                # A notice whose school is unknown is not sent: scoped feeds fail closed.
-                if school not in schools:
-                    continue
+            # Every publisher names the school; a notice that does not is not sent to a scoped
+            # feed (it fails closed).
+            if schools is not None and notice.data.get("school_id") not in schools:
+                continue
             yield ServerSentEvent(event=notice.topic, data=notice.data)

@@ -93,4 +93,7 @@ class AlarmSnapshots:
 
         await with_database(lambda: self._writer.run(store), self._health)
         if self._bus.listened:
-            self._bus.publish("snapshot", {"alarm_id": alarm.alarm_id, "camera_id": camera_id})
+            self._bus.publish(
+                "snapshot",
+                {"alarm_id": alarm.alarm_id, "school_id": alarm.school_id, "camera_id": camera_id},
+            )

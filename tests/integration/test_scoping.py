@@ -170,7 +170,7 @@ async def test_a_token_is_refused_once_the_account_scope_changed(site: ScopedSit
 
 async def _feed(site: ScopedSite, username: str) -> set[str]:
     """The schools of the notices the live feed sends the account, of one notice of each
-    kind per school (a picture's notice names only its alarm)."""
+    kind per school, and of one that names no school (only unscoped feeds get it)."""
     me = (await site.client.get("/api/v1/auth/me", headers=await site.headers(username))).json()
     principal = Principal(
         username=username,
@@ -187,7 +187,8 @@ async def _feed(site: ScopedSite, username: str) -> set[str]:
     for school in SCHOOLS:
         bus.publish("alarm", {"school_id": school, "device_id": "btn", "kind": "press"})
         bus.publish("alarm_action", {"alarm_id": site.emergencies[school], "school_id": school})
-        bus.publish("snapshot", {"alarm_id": site.emergencies[school], "camera_id": "cam"})
+        snapshot = {"alarm_id": site.emergencies[school], "school_id": school, "camera_id": "c"}
+        bus.publish("snapshot", snapshot)
         bus.publish("escalation", {"alarm_id": site.tests[school], "school_id": school})
     bus.publish("snapshot", {"alarm_id": "no-such-alarm", "camera_id": "cam"})
     end = sorted(BY_NAME[username].sees)[0]
