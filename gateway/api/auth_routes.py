@@ -45,7 +45,7 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
     return user
 
 
-async def _rehash_if_needed(session: AsyncSession, user: User, password: str) -> None:
+async def rehash_if_needed(session: AsyncSession, user: User, password: str) -> None:
     """Upgrade a hash made with older parameters. Best effort: a failure must not stop the
     sign-in, the next one tries again."""
     if not needs_rehash(user.password_hash):
@@ -80,7 +80,7 @@ async def sign_in(
         log.info("sign-in refused for %r", form.username)
         raise unauthorized(str(exc)) from exc
     attempt.succeeded()
-    await _rehash_if_needed(session, user, form.password)
+    await rehash_if_needed(session, user, form.password)
     role = Role(user.role)
     ttl_s = context.settings.gateway.token_ttl_s
     token = issue_token(

@@ -12,12 +12,20 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.auth.tokens import Principal, decode_token
+from gateway.auth.web_sessions import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    UNSAFE_METHODS,
+    csrf_matches,
+    token_hash,
+)
 from gateway.context import GatewayContext
 from gateway.domain import Role
 from gateway.errors import AuthError, NotFound
 from gateway.reports.period import FIRST_YEAR, LAST_YEAR
 from gateway.settings import School, Settings
 from gateway.storage.users import UserRepository
+from gateway.storage.web_sessions import WebSessionRepository
 
 log = logging.getLogger("gateway.api.auth")
 
@@ -67,7 +75,9 @@ async def principal_for_token(
     one whose role or scope (school, police station, district) changed, is refused at once
     rather than when its token expires."""
     if token is None:
-        raise unauthorized("not signed in: send Authorization: Bearer <token>")
+        raise unauthorized(
+            "not signed in: send Authorization: Bearer <token>, or sign in on the pages"
+        )
     try:
         principal = decode_token(context.token_secret, token)
     except AuthError as exc:
@@ -88,12 +98,54 @@ async def principal_for_token(
     return principal
 
 
+async def principal_for_session(
+    context: GatewayContext, session: AsyncSession, session_token: str
+) -> Principal:
+    """The account signed in on the pages with this session cookie, as it is now: a changed
+    role or scope applies at once, a disabled account or an ended session is a 401."""
+    now = datetime.now(UTC)
+    try:
+        web_session = await WebSessionRepository(session).active(token_hash(session_token), now=now)
+        user = await UserRepository(session).get_by_username(web_session.username)
+    except NotFound:
+        raise unauthorized("the session has ended: sign in again") from None
+    if user.disabled:
+        raise unauthorized("the account has been disabled")
+    return Principal(
+        username=user.username,
+        role=Role(user.role),
+        school_id=user.school_id,
+        expires_at=web_session.expires_at,
+        station=user.station,
+        district=user.district,
+    )
+
+
+def check_csrf(request: Request, context: GatewayContext, session_token: str) -> None:
+    """A write signed in by the cookie must carry the page's CSRF token: the browser sends
+    the cookie with a forged form from another site too, but not the token."""
+    if request.method in UNSAFE_METHODS and not csrf_matches(
+        context.token_secret, session_token, request.headers.get(CSRF_HEADER)
+    ):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail=f"missing or wrong {CSRF_HEADER} header: reload the page and try again",
+        )
+
+
 async def current_principal(
+    request: Request,
     context: Context,
     session: DbSession,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
-    principal = await principal_for_token(context, session, token)
+    """The caller: by bearer token (API clients), else by the pages' session cookie."""
+    session_token = request.cookies.get(SESSION_COOKIE)
+    if token is None and session_token:
+        principal = await principal_for_session(context, session, session_token)
+        check_csrf(request, context, session_token)
+    else:
+        principal = await principal_for_token(context, session, token)
     # What this request writes is recorded in the audit log as done by this account.
     session.info["actor"] = principal.username
     return principal

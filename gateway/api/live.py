@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -15,12 +15,14 @@ from sqlalchemy import select
 from gateway.api.deps import (
     Context,
     DbSession,
+    principal_for_session,
     principal_for_token,
     require_roles,
     unauthorized,
     visible_schools,
 )
 from gateway.auth.tokens import Principal
+from gateway.auth.web_sessions import SESSION_COOKIE
 from gateway.domain import Role
 from gateway.storage.models import Alarm, Snapshot
 
@@ -87,17 +89,29 @@ async def get_snapshot(
 
 
 async def feed_reader(
+    request: Request,
     context: Context,
     session: DbSession,
     access_token: Annotated[
-        str | None, Query(description="A bearer token (EventSource cannot send headers)")
+        str | None,
+        Query(
+            description="A bearer token, for clients other than the pages (EventSource "
+            "cannot send headers); the pages' session cookie does instead"
+        ),
     ] = None,
 ) -> Principal:
     """Checked before the stream starts: once it has, a refusal can no longer be sent. No
     token is a 401 like anywhere else (spec 5), not a 422 for a missing parameter."""
-    if access_token is None:
-        raise unauthorized("not signed in: add ?access_token=<a token from /api/v1/auth/token>")
-    principal = await principal_for_token(context, session, access_token)
+    session_token = request.cookies.get(SESSION_COOKIE)
+    if access_token is None and session_token:
+        principal = await principal_for_session(context, session, session_token)
+    elif access_token is None:
+        raise unauthorized(
+            "not signed in: sign in on the pages, or add ?access_token=<a token from "
+            "/api/v1/auth/token>"
+        )
+    else:
+        principal = await principal_for_token(context, session, access_token)
     if not principal.has_role(Role.POLICE):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="the live feed is for the police")
     await session.close()  # the stream may last hours: it must not hold a connection

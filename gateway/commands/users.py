@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,7 @@ from gateway.settings import Settings
 from gateway.storage.database import create_engine, create_sessionmaker
 from gateway.storage.migrate import upgrade_database
 from gateway.storage.users import UserRepository
+from gateway.storage.web_sessions import WebSessionRepository
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 MIN_PASSWORD_LENGTH = 8
@@ -154,7 +156,7 @@ async def store_account(
 ) -> bool:
     """Create the account or reset it, with its whole scope: an account moved from a station
     to city level loses its station. True when it was created. Nothing is committed."""
-    return await UserRepository(session).add_or_update(
+    created = await UserRepository(session).add_or_update(
         username,
         password_hash,
         role,
@@ -162,3 +164,7 @@ async def store_account(
         station=scope.station,
         district=scope.district,
     )
+    # A reset password signs the account out of every browser: whoever knew the old one
+    # must not stay signed in on the pages (bearer tokens check the account on each call).
+    await WebSessionRepository(session).end_all(username, now=datetime.now(UTC))
+    return created

@@ -247,6 +247,7 @@ def _print_welcome(
     lines = [
         "",
         "Campus security gateway demo (护校安园) is running. Ctrl-C stops it.",
+        f"  Sign in             {base}/   (each account lands on its own home page)",
         f"  API documentation   {base}/docs",
         f"  Police console      {base}/police   (sign in as police)",
         f"  Inspector's pages   {base}/inspector   (sign in as inspector: calendar, test logs,",

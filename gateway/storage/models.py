@@ -191,6 +191,21 @@ class User(Base):
     district: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
+class WebSession(Base):
+    """A sign-in on the web pages: the browser holds a random token in an HttpOnly cookie,
+    the table its SHA-256, so that signing out ends it here and a copy of the table signs
+    nobody in. Not in the audit log: sessions come and go with every shift."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class Snapshot(Base):
     """A camera picture kept as evidence with the event it belongs to."""
 

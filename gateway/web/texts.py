@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.web.texts_account import ACCOUNT_TEXTS
 from gateway.web.texts_inspector import INSPECTOR_TEXTS
 
 LANGUAGES = ("zh", "en")
@@ -34,13 +35,11 @@ BASE_TEXTS: dict[str, dict[str, str]] = {
         "no_picture": "暂无抓图",
         "delivery_pending": "接警中心未确认",
         "escalated": "接警中心超时未确认，已升级",
-        "login_failed": "登录失败",
+        "sound_on": "开启报警提示音",
         "other_lang": "English",
         "other_lang_code": "en",
         # The guard's phone page (/guard).
         "g_title": "保安巡查 · 护校安园",
-        "g_username": "保安编号",
-        "g_not_guard": "这个账号不是保安账号，请用保安编号登录",
         "g_scan": "扫码巡查",
         "g_photo": "拍照上传",
         "g_nfc": "NFC 扫描",
@@ -132,13 +131,11 @@ BASE_TEXTS: dict[str, dict[str, str]] = {
         "no_picture": "No picture yet",
         "delivery_pending": "Not yet acknowledged by the centre",
         "escalated": "Escalated: the centre did not acknowledge in time, at",
-        "login_failed": "Sign-in failed",
+        "sound_on": "Turn on alarm sound",
         "other_lang": "中文",
         "other_lang_code": "zh",
         # The guard's phone page (/guard).
         "g_title": "Guard patrol · Campus security",
-        "g_username": "Guard ID",
-        "g_not_guard": "This is not a guard account: sign in with your guard ID",
         "g_scan": "Scan checkpoint",
         "g_photo": "Upload a photo",
         "g_nfc": "NFC scan",
@@ -207,5 +204,6 @@ BASE_TEXTS: dict[str, dict[str, str]] = {
 
 # Every page's words, in one table per language: the inspector's pages keep theirs apart.
 TEXTS: dict[str, dict[str, str]] = {
-    language: {**BASE_TEXTS[language], **INSPECTOR_TEXTS[language]} for language in LANGUAGES
+    language: {**BASE_TEXTS[language], **INSPECTOR_TEXTS[language], **ACCOUNT_TEXTS[language]}
+    for language in LANGUAGES
 }

@@ -5,13 +5,6 @@ from __future__ import annotations
 INSPECTOR_TEXTS: dict[str, dict[str, str]] = {
     "zh": {
         "i_title": "督导检查 · 护校安园",
-        "i_login_hint": "督导、教育局、民警和管理员账号可以登录",
-        "i_not_for_guards": "这是保安账号，不能使用督导页面。保安请到保安巡查页面（/guard）登录",
-        "i_not_allowed": "这个账号无权使用督导页面",
-        "i_role_inspector": "督导",
-        "i_role_police": "民警",
-        "i_role_admin": "管理员",
-        "i_role_guard": "保安",
         "i_tab_calendar": "合规日历",
         "i_tab_tests": "设备测试",
         "i_tab_report": "月报",
@@ -196,16 +189,6 @@ INSPECTOR_TEXTS: dict[str, dict[str, str]] = {
     },
     "en": {
         "i_title": "Inspection · Campus security",
-        "i_login_hint": "For inspectors, the education bureau, police officers and admins",
-        "i_not_for_guards": (
-            "This is a guard's account: the inspection pages are not for guards. "
-            "Guards sign in on the patrol page (/guard)"
-        ),
-        "i_not_allowed": "This account may not use the inspection pages",
-        "i_role_inspector": "inspector",
-        "i_role_police": "police",
-        "i_role_admin": "admin",
-        "i_role_guard": "guard",
         "i_tab_calendar": "Calendar",
         "i_tab_tests": "Alarm tests",
         "i_tab_report": "Monthly report",

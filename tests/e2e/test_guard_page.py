@@ -1,8 +1,9 @@
 """The guard's phone page in headless Chromium (the system one, driven by Playwright) at a
-phone's 360x740: sign in, the key checkpoint due today, a scan with the live camera
-(Chromium's fake camera playing a video of the checkpoint's QR poster), a forged poster
-photographed and refused, check-in and check-out at the gate, a scan kept while offline and
-sent when the network is back, English, a wrong password. Screenshots go to test-artifacts/.
+phone's 360x740: sign in (on the sign-in page), the key checkpoint due today, a scan with the
+live camera (Chromium's fake camera playing a video of the checkpoint's QR poster), a forged
+poster photographed and refused, check-in and check-out at the gate, a scan kept while offline
+and sent when the network is back (through a session that ended meanwhile), English, a wrong
+password, another role's account refused. Screenshots go to test-artifacts/.
 
 No broker: the app serves the API and the pages only (`run_runtime=False`)."""
 
@@ -36,7 +37,14 @@ from gateway.domain import Role
 from gateway.patrol.tokens import sign_tag
 from gateway.settings import Settings, parse_settings
 from simulators.qr_photos import TYPICAL, render_qr_photo
-from tests.support.browser import ARTIFACTS, chromium_path, served
+from tests.support.browser import (
+    ARTIFACTS,
+    ON_SIGN_IN_PAGE,
+    chromium_path,
+    fill_sign_in,
+    served,
+    sign_out,
+)
 from tests.support.site import site_tree
 
 PASSWORD = "guard-password-1"
@@ -103,13 +111,13 @@ async def guard_site(tmp_path: Path, *chromium_args: str) -> AsyncIterator[Site]
 
 async def sign_in(page: Page, base: str) -> None:
     await page.goto(f"{base}/guard")
+    await expect(page).to_have_url(ON_SIGN_IN_PAGE)  # signed out: the sign-in page first
+    await fill_sign_in(page, GUARD, PASSWORD)
+    await expect(page).to_have_url(f"{base}/guard")
     await expect(page.get_by_role("heading", name="保安巡查 · 护校安园")).to_be_visible()
-    await page.get_by_label("保安编号").fill(GUARD)
-    await page.get_by_label("密码").fill(PASSWORD)
-    await page.get_by_role("button", name="登录").click()
     await expect(page.locator("#app")).to_be_visible()
-    await expect(page.locator("#login")).to_be_hidden()
-    await expect(page.locator("#who")).to_have_text("guard-li · 汾阳市东关中学")
+    await expect(page.locator("#who")).to_have_text("guard-li · 保安")
+    await expect(page.locator("#school")).to_have_text("汾阳市东关中学")
 
 
 async def screenshot(page: Page, name: str) -> None:
@@ -117,10 +125,15 @@ async def screenshot(page: Page, name: str) -> None:
     await page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
+async def assert_fits_the_width(page: Page) -> None:
+    """Nothing wider than the screen: no scrolling sideways."""
+    width = await page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= VIEWPORT["width"], f"the page is {width} px wide"
+
+
 async def assert_fits_a_phone(page: Page) -> None:
     """Nothing wider than the screen, and every visible target at least 48x48 CSS px."""
-    width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= VIEWPORT["width"], f"the page is {width} px wide"
+    await assert_fits_the_width(page)
     targets: list[list[Any]] = await page.evaluate(
         """() => [...document.querySelectorAll('button, a, label.button, input:not([type=file])')]
             .filter((e) => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
@@ -372,34 +385,75 @@ async def test_the_page_speaks_english_and_refuses_a_wrong_password(tmp_path: Pa
     async with guard_site(tmp_path) as site:
         page = site.page
         await page.goto(f"{site.base}/guard?lang=en")
+        await expect(page).to_have_url(ON_SIGN_IN_PAGE)
         await expect(page.locator("html")).to_have_attribute("lang", "en")
+        await fill_sign_in(page, GUARD, "wrong-password", lang="en")
+        await expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
+        await assert_fits_the_width(page)
+        await screenshot(page, "guard-en-refused.png")
+
+        # An officer's account is not a guard's: the page says so (403), and offers to sign out.
+        async with page.expect_response(lambda r: r.url.endswith("/guard?lang=en")) as answer:
+            await fill_sign_in(page, "officer", PASSWORD, lang="en")
+        assert (await answer.value).status == 403
+        await expect(page.get_by_role("alert")).to_have_text(
+            "A police account cannot use this page."
+        )
+        await expect(page.locator("#app")).to_have_count(0)
+        await sign_out(page, lang="en")
+
+        await page.goto(f"{site.base}/guard?lang=en")
+        await fill_sign_in(page, GUARD, PASSWORD, lang="en")
+        await expect(page).to_have_url(f"{site.base}/guard?lang=en")
         await expect(
             page.get_by_role("heading", name="Guard patrol · Campus security")
         ).to_be_visible()
-        await page.get_by_label("Guard ID").fill(GUARD)
-        await page.get_by_label("Password").fill("wrong-password")
-        await page.get_by_role("button", name="Sign in").click()
-        await expect(page.get_by_role("alert")).to_have_text("Sign-in failed")
-        await expect(page.locator("#app")).to_be_hidden()
-        await assert_fits_a_phone(page)
-        await screenshot(page, "guard-en-refused.png")
-
-        # An officer's account is not a guard's.
-        await page.get_by_label("Guard ID").fill("officer")
-        await page.get_by_label("Password").fill(PASSWORD)
-        await page.get_by_role("button", name="Sign in").click()
-        await expect(page.get_by_role("alert")).to_have_text(
-            "This is not a guard account: sign in with your guard ID"
-        )
-
-        await page.get_by_label("Guard ID").fill(GUARD)
-        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.locator("#who")).to_have_text("guard-li · guard")
         await expect(dorm_card(page).locator(".count")).to_have_text("Today 0/5")
         await expect(page.get_by_role("button", name="Scan checkpoint")).to_be_visible()
         await expect(page.get_by_role("button", name="Check in")).to_be_visible()
         await expect(page.locator("#records")).to_have_text("No scans today yet")
         await assert_fits_a_phone(page)
         await screenshot(page, "guard-en.png")
+
+
+async def test_a_scan_kept_offline_waits_for_the_guard_through_signing_out(
+    tmp_path: Path,
+) -> None:
+    """The queue is kept on the phone under the guard's name: signing out (or the session
+    ending) does not lose it, and it goes up when he is signed in again and online."""
+    settings = settings_for(tmp_path)
+    photo = tmp_path / "dorm.jpg"
+    photo.write_bytes(
+        render_qr_photo(sign_tag(settings.patrol, SCHOOL, CHECKPOINT), TYPICAL, seed=7)
+    )
+    async with guard_site(tmp_path) as site:
+        page = site.page
+        await sign_in(page, site.base)
+        await page.context.set_offline(True)
+        await page.locator("#photo").set_input_files(str(photo))
+        await expect(page.locator("#pending")).to_have_text("待上传 1 条")
+        kept = await page.evaluate(
+            f"JSON.parse(localStorage.getItem('campus-guard-queue:{GUARD}'))"
+        )
+        assert [item["kind"] for item in kept] == ["photo"], kept
+        assert not await page.evaluate("Object.keys(sessionStorage)")  # no token kept anywhere
+        await page.context.clear_cookies()  # the session is gone (expired, say) meanwhile
+        await page.context.set_offline(False)  # back online, the page tries to send it
+        await expect(page).to_have_url(ON_SIGN_IN_PAGE)  # and is sent to sign in again
+        await expect(page).to_have_url(re.compile(r"next=%2Fguard"))
+        await fill_sign_in(page, GUARD, PASSWORD)
+        await expect(page).to_have_url(f"{site.base}/guard")
+        await expect(page.locator("#result-title")).to_have_text("已补传 1 条记录", timeout=15_000)
+        await expect(dorm_card(page).locator(".count")).to_have_text("今日 1/5 次")
+        await expect(page.locator("#pending")).to_be_hidden()
+        assert await page.evaluate(f"localStorage.getItem('campus-guard-queue:{GUARD}')") == "[]"
+
+        await sign_out(page)
+        await page.go_back()  # the page from the browser's history: not without a session
+        await expect(page).to_have_url(ON_SIGN_IN_PAGE)
+        await page.goto(f"{site.base}/guard")
+        await expect(page).to_have_url(ON_SIGN_IN_PAGE)
 
 
 # Headless Chromium has no Web NFC: a stand-in for the phone's NFC reader, which the test

@@ -26,7 +26,7 @@ from gateway.commands.users import add_user
 from gateway.domain import Role
 from gateway.settings import Settings, parse_settings
 from gateway.storage.database import create_engine
-from tests.support.browser import chromium_path, served
+from tests.support.browser import ON_SIGN_IN_PAGE, chromium_path, fill_sign_in, served, sign_out
 from tests.support.inspection import (
     FAILED,
     GUARD,
@@ -459,6 +459,8 @@ async def test_the_quarterly_ratings_put_a_downgraded_school_first(
 
 
 async def test_a_guard_is_refused_and_the_page_speaks_english(tmp_path: Path) -> None:
+    """A guard's account signs in but may not use the page (403); an inspector's, in English,
+    may; signing out ends it."""
     executable = chromium_path()
     tree = site_tree(
         mqtt_url="mqtt://127.0.0.1:1",  # never dialled: no runtime
@@ -481,30 +483,23 @@ async def test_a_guard_is_refused_and_the_page_speaks_english(tmp_path: Path) ->
         try:
             page = await new_page(browser, phone=True)
             await page.goto(f"{base}/inspector")
-            await page.get_by_label("用户名").fill(GUARD)
-            await page.get_by_label("密码").fill(PASSWORD)
-            await page.get_by_role("button", name="登录").click()
-            await expect(page.get_by_role("alert")).to_have_text(
-                "这是保安账号，不能使用督导页面。保安请到保安巡查页面（/guard）登录"
-            )
-            await expect(page.locator("#app")).to_be_hidden()
-            await assert_fits_a_phone(page)
+            await expect(page).to_have_url(ON_SIGN_IN_PAGE)
+            # A guard's account signs in, but the inspector's page is not for it (403).
+            async with page.expect_response(lambda r: r.url.endswith("/inspector")) as answer:
+                await fill_sign_in(page, GUARD, PASSWORD)
+            assert (await answer.value).status == 403
+            await expect(page.get_by_role("alert")).to_have_text("保安账号不能使用这个页面。")
+            await expect(page.locator("#app")).to_have_count(0)
             await screenshot(page, "inspector-guard-refused.png")
+            await sign_out(page)
 
             await page.goto(f"{base}/inspector?lang=en")
+            await expect(page).to_have_url(ON_SIGN_IN_PAGE)
             await expect(page.locator("html")).to_have_attribute("lang", "en")
-            await page.get_by_label("Username").fill(INSPECTOR)
-            await page.get_by_label("Password").fill("wrong-password")
-            await page.get_by_role("button", name="Sign in").click()
-            await expect(page.get_by_role("alert")).to_have_text("Sign-in failed")
-            await page.get_by_label("Username").fill(GUARD)
-            await page.get_by_label("Password").fill(PASSWORD)
-            await page.get_by_role("button", name="Sign in").click()
-            await expect(page.get_by_role("alert")).to_contain_text(
-                "This is a guard's account: the inspection pages are not for guards"
-            )
-            await page.get_by_label("Username").fill(INSPECTOR)
-            await page.get_by_role("button", name="Sign in").click()
+            await fill_sign_in(page, INSPECTOR, "wrong-password", lang="en")
+            await expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
+            await fill_sign_in(page, INSPECTOR, PASSWORD, lang="en")
+            await expect(page).to_have_url(f"{base}/inspector?lang=en")
             await expect(page.locator("#who")).to_have_text(f"{INSPECTOR} · inspector")
             await expect(page.get_by_role("tab", name="Alarm tests")).to_be_visible()
             await open_tab(page, "Alarm tests")
@@ -517,18 +512,28 @@ async def test_a_guard_is_refused_and_the_page_speaks_english(tmp_path: Path) ->
             await open_tab(page, "Calendar")
             await expect(page.locator("#cal-table tbody tr")).to_have_count(2)
             await expect(page.locator("#calendar .legend")).to_contain_text("No data or not yet")
+            # The other language keeps the tab.
+            await page.get_by_role("link", name="中文").click()
+            await expect(page).to_have_url(f"{base}/inspector?lang=zh#calendar")
+            await expect(page.get_by_role("tab", name="合规日历")).to_have_attribute(
+                "aria-selected", "true"
+            )
+            await page.get_by_role("link", name="English").click()
+            await expect(page).to_have_url(f"{base}/inspector?lang=en#calendar")
             await assert_fits_a_phone(page)
             await screenshot(page, "inspector-en-calendar.png")
 
-            # Signed in, the page survives a reload, on its tab; signing out forgets the token.
+            # Signed in, the page survives a reload, on its tab; signing out ends the session:
+            # the page is the sign-in page's again, even from the browser's history.
             await page.reload()
             await expect(page.get_by_role("tab", name="Calendar")).to_have_attribute(
                 "aria-selected", "true"
             )
             await expect(page.locator("#cal-table tbody tr")).to_have_count(2)
-            await page.get_by_role("button", name="Sign out").click()
-            await expect(page.locator("#login")).to_be_visible()
-            await page.reload()
-            await expect(page.locator("#login")).to_be_visible()
+            await sign_out(page, lang="en")
+            await page.go_back()
+            await expect(page).to_have_url(ON_SIGN_IN_PAGE)
+            await page.goto(f"{base}/inspector?lang=en#tests")
+            await expect(page).to_have_url(ON_SIGN_IN_PAGE)
         finally:
             await browser.close()

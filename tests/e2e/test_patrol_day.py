@@ -27,7 +27,7 @@ from gateway.storage.models import HazardTicket
 from gateway.storage.users import UserRepository
 from simulators.patrol import Carrier, PlannedScan, forge, publish_scan
 from simulators.qr_photos import TYPICAL, render_qr_photo
-from tests.support.browser import ARTIFACTS, chromium_path, served
+from tests.support.browser import ARTIFACTS, chromium_path, served, sign_in
 from tests.support.gateway import alert_listener, running
 from tests.support.police import eventually
 from tests.support.services import MosquittoBroker
@@ -227,10 +227,7 @@ async def test_todays_rounds_from_every_source_are_shown_on_the_guards_page(
         )
         try:
             page = await browser.new_page(viewport={"width": 360, "height": 740})
-            await page.goto(f"{base}/guard")
-            await page.get_by_label("保安编号").fill("guard-li")
-            await page.get_by_label("密码").fill(PASSWORD)
-            await page.get_by_role("button", name="登录").click()
+            await sign_in(page, base, "/guard", "guard-li", PASSWORD)
             card = page.locator('.due-card[data-checkpoint-id="cp-dorm"]')
             await expect(card.locator(".count")).to_have_text("今日 2/5 次")
             photo = tmp_path / "dorm.jpg"

@@ -1,9 +1,11 @@
-"""The system Chromium for browser tests (Playwright drives it; it never downloads one), and
-the gateway served over real HTTP for it."""
+"""The system Chromium for browser tests (Playwright drives it; it never downloads one), the
+gateway served over real HTTP for it, and signing in and out on its pages the way a person
+does (the sign-in page, a session cookie)."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,10 +13,15 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+from playwright.async_api import Page, expect
 
 from tests.support.services import free_port, missing
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# The sign-in page's words (gateway/web/templates/login.html): username, password, the button.
+SIGN_IN_WORDS = {"zh": ("用户名", "密码", "登录"), "en": ("Username", "Password", "Sign in")}
+SIGN_OUT_WORDS = {"zh": "退出", "en": "Sign out"}
+ON_SIGN_IN_PAGE = re.compile(r"/login\?")
 
 
 def chromium_path() -> str:
@@ -44,3 +51,27 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait({task}, timeout=15)
+
+
+async def fill_sign_in(page: Page, username: str, password: str, *, lang: str = "zh") -> None:
+    """On the sign-in page: type the account and press the button."""
+    user_label, password_label, button = SIGN_IN_WORDS[lang]
+    await page.get_by_label(user_label).fill(username)
+    await page.get_by_label(password_label).fill(password)
+    await page.get_by_role("button", name=button, exact=True).click()
+
+
+async def sign_in(
+    page: Page, base: str, path: str, username: str, password: str, *, lang: str = "zh"
+) -> None:
+    """Open a page signed out: sent to the sign-in page, which sends the reader back to it."""
+    await page.goto(f"{base}{path}")
+    await expect(page).to_have_url(ON_SIGN_IN_PAGE)
+    await fill_sign_in(page, username, password, lang=lang)
+    await expect(page).to_have_url(f"{base}{path}")
+
+
+async def sign_out(page: Page, *, lang: str = "zh") -> None:
+    """The account bar's sign-out button: the session ends, the sign-in page comes back."""
+    await page.get_by_role("button", name=SIGN_OUT_WORDS[lang], exact=True).click()
+    await expect(page).to_have_url(ON_SIGN_IN_PAGE)

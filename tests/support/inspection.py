@@ -38,6 +38,7 @@ from gateway.storage.writer import DatabaseWriter
 from gateway.storage.writes import create_alarm, event_key, insert_events
 from simulators.button import press_button
 from tests.support.browser import ARTIFACTS, chromium_path, served
+from tests.support.browser import sign_in as sign_in_on_the_page
 from tests.support.police import RunningCentre, eventually, police_centre
 from tests.support.services import MosquittoBroker
 from tests.support.site import site_tree
@@ -335,11 +336,9 @@ async def new_page(browser: Browser, *, phone: bool, lang: str = "zh-CN") -> Pag
 
 
 async def sign_in(page: Page, base: str, username: str = INSPECTOR) -> None:
-    await page.goto(f"{base}/inspector")
+    """Open the inspector's page signed out: the sign-in page, then back to the page."""
+    await sign_in_on_the_page(page, base, "/inspector", username, PASSWORD)
     await expect(page.get_by_role("heading", name="督导检查 · 护校安园")).to_be_visible()
-    await page.get_by_label("用户名").fill(username)
-    await page.get_by_label("密码").fill(PASSWORD)
-    await page.get_by_role("button", name="登录").click()
     await expect(page.locator("#app")).to_be_visible()
     await expect(page.locator("#who")).to_have_text(f"{username} · 督导")
 

@@ -32,6 +32,7 @@ EXAMPLE_ENV = {
     "POLICE_WEBHOOK_URL": "https://110.example/api/campus/alarms",
     "CAMPUS_SECRET_KEY": "signing-key-for-tests-0123456789",
     "PATROL_KEY": "patrol-key-for-tests-0123456789",
+    "POSTGRES_PASSWORD": "db-password-for-tests-0123",
 }
 
 

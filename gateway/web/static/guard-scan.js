@@ -36,7 +36,7 @@ async function startCamera() {
   } finally {
     opening = false;
   }
-  if (!token) {
+  if (leaving) {
     stream.getTracks().forEach((track) => track.stop()); // signed out meanwhile
     return;
   }

@@ -81,7 +81,7 @@ function enqueue(item) {
 }
 
 function showPending() {
-  const items = me ? queued() : [];
+  const items = queued();
   const sessions = new Set(items.map((i) => i.id)).size; // a session's frames are one scan
   $("pending").hidden = !sessions;
   $("pending").textContent = fmt(T.g_pending, { n: sessions });
@@ -90,7 +90,7 @@ function showPending() {
 // Send what was kept while offline, oldest first. Frames of one camera session share an id:
 // the first one with a readable code is recorded, and the others are no longer needed.
 async function flush() {
-  if (flushing || !me || !token) return;
+  if (flushing || leaving) return;
   flushing = true;
   let sent = 0;
   const failures = new Map(); // id -> why it could not be sent

@@ -2,12 +2,13 @@
 // and out of the gate post, and see the rounds due today. Plain JavaScript, no build step.
 // Whatever cannot be sent for want of a network is kept in localStorage with its time and id
 // and sent when the network is back: the gateway counts it at its time, and once per id.
+// The page is served to a signed-in guard only: the session cookie goes with every request,
+// and each request carries the page's CSRF token.
 "use strict";
 
 const T = window.TEXTS;
 const $ = (id) => document.getElementById(id);
-const TOKEN_KEY = "campus-guard-token";
-const ME_KEY = "campus-guard-me";
+const CSRF = document.querySelector('meta[name="csrf-token"]').content;
 const QUEUE_PREFIX = "campus-guard-queue:"; // + the guard: never sent under someone else's name
 const FRAME_MS = 600; // one camera frame to the gateway this often
 const FRAME_SIDE = 960; // frames are sent at most this long (the code needs ~3 px a module)
@@ -15,8 +16,7 @@ const OFFLINE_FRAMES = 6; // frames kept per scanning session while there is no 
 const PHOTO_SIDE = 1600; // photos kept offline are scaled to this (the gateway reads at it)
 const REFRESH_MS = 60_000;
 
-let token = sessionStorage.getItem(TOKEN_KEY);
-let me = JSON.parse(sessionStorage.getItem(ME_KEY) || "null"); // {username, role, school_id}
+const me = window.ME; // {username, role, school_id, station, district}
 let due = [];
 let scans = []; // today's records as last read
 let camera = null; // the live scanning session: {id, stream, stopped, offlineFrames}
@@ -25,6 +25,7 @@ let nfc = null; // the AbortController of a running NFC scan
 let timer = null;
 let online = true;
 let flushing = false;
+let leaving = false; // on the way to the sign-in page: nothing more to send or draw
 
 class Offline extends Error {}
 class SignedOut extends Error {}
@@ -70,17 +71,35 @@ function setOnline(value) {
   if (value && !was) flush();
 }
 
+// The session has ended (expired, or signed out elsewhere): sign in again, then come back
+// here. What waits in the queue stays on the phone under the guard's name, sent after.
+function toSignIn() {
+  if (leaving) return;
+  leaving = true;
+  stopCamera();
+  stopNfc();
+  if (timer) clearInterval(timer);
+  timer = null;
+  const here = location.pathname + location.search + location.hash;
+  const lang = document.documentElement.lang === "en" ? "en" : "zh";
+  location.assign(`/login?next=${encodeURIComponent(here)}&lang=${lang}`);
+}
+
 async function api(path, options = {}) {
-  const headers = Object.assign({}, options.headers || {}, { Authorization: `Bearer ${token}` });
+  if (leaving) throw new SignedOut("signed out");
+  const headers = Object.assign({}, options.headers || {}, { "X-CSRF-Token": CSRF });
   let response;
   try {
-    response = await fetch(path, Object.assign({}, options, { headers }));
+    response = await fetch(
+      path,
+      Object.assign({}, options, { headers, credentials: "same-origin" }),
+    );
   } catch (error) {
     setOnline(false);
     throw new Offline(String(error));
   }
   if (response.status === 401) {
-    signOut();
+    toSignIn();
     throw new SignedOut("signed out");
   }
   setOnline(true);
@@ -280,8 +299,7 @@ async function check(gate, action, button, feedback) {
 function renderGates(gates) {
   $("gates").replaceChildren(...gates.map(gateCard));
   if (!gates.length) $("gates").append(text("p", T.g_no_gates, "meta"));
-  const school = gates.length ? gates[0].school_name : me.school_id || "";
-  $("who").textContent = [me.username, school].filter(Boolean).join(" · ");
+  if (gates.length) $("school").textContent = gates[0].school_name;
 }
 
 function recordItem(scan) {
@@ -316,7 +334,7 @@ function pendingItem(entry) {
 function renderRecords(list) {
   scans = list;
   const seen = new Set();
-  const pending = me ? queued().filter((i) => !seen.has(i.id) && seen.add(i.id)) : [];
+  const pending = queued().filter((i) => !seen.has(i.id) && seen.add(i.id));
   const items = [...pending.reverse().map(pendingItem), ...[...list].reverse().map(recordItem)];
   $("records").replaceChildren(...items);
   if (!items.length) $("records").append(text("li", T.g_no_records, "record empty"));
@@ -328,41 +346,16 @@ async function refresh() {
     api("/api/v1/gates").then((r) => (r.ok ? r.json() : Promise.reject(r))),
     api("/api/v1/patrols/scans").then((r) => (r.ok ? r.json() : Promise.reject(r))),
   ]);
-  if (!token) return; // signed out meanwhile
+  if (leaving) return; // signed out meanwhile
   if (dueResult.status === "fulfilled") renderDue(dueResult.value);
   if (gatesResult.status === "fulfilled") renderGates(gatesResult.value);
   if (scansResult.status === "fulfilled") renderRecords(scansResult.value);
   showPending();
 }
 
-// ---- Signing in and out ----------------------------------------------------------------
-
-function signOut() {
-  stopCamera();
-  stopNfc();
-  token = null;
-  me = null;
-  sessionStorage.removeItem(TOKEN_KEY);
-  sessionStorage.removeItem(ME_KEY);
-  if (timer) clearInterval(timer);
-  timer = null;
-  $("login").hidden = false;
-  $("app").hidden = true;
-  $("logout").hidden = true;
-  $("result").hidden = true;
-}
+// ---- Starting -------------------------------------------------------------------------
 
 async function start() {
-  if (!me) {
-    const response = await api("/api/v1/auth/me");
-    if (!response.ok) throw new Error(await problem(response));
-    me = await response.json();
-    sessionStorage.setItem(ME_KEY, JSON.stringify(me));
-  }
-  $("login").hidden = true;
-  $("app").hidden = false;
-  $("logout").hidden = false;
-  $("who").textContent = me.username;
   $("nfc").hidden = !("NDEFReader" in window);
   showPending();
   await refresh();
@@ -373,40 +366,6 @@ async function start() {
   }, REFRESH_MS);
 }
 
-$("login").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const error = $("login-error");
-  let response;
-  try {
-    response = await fetch("/api/v1/auth/token", {
-      method: "POST",
-      body: new URLSearchParams(new FormData(event.target)),
-    });
-  } catch (failure) {
-    error.textContent = T.g_offline;
-    error.hidden = false;
-    return;
-  }
-  if (!response.ok) {
-    error.textContent = T.login_failed;
-    error.hidden = false;
-    return;
-  }
-  const body = await response.json();
-  if (body.role !== "guard") {
-    error.textContent = T.g_not_guard;
-    error.hidden = false;
-    return;
-  }
-  error.hidden = true;
-  token = body.access_token;
-  me = { username: body.username, role: body.role, school_id: body.school_id };
-  sessionStorage.setItem(TOKEN_KEY, token);
-  sessionStorage.setItem(ME_KEY, JSON.stringify(me));
-  await start();
-});
-
-$("logout").addEventListener("click", signOut);
 const failed = (error) => showResult("error", T.g_error, String(error));
 $("scan").addEventListener("click", () => startCamera().catch(failed));
 $("cancel").addEventListener("click", stopCamera);
@@ -420,6 +379,13 @@ window.addEventListener("online", () => flush());
 window.addEventListener("offline", () => setOnline(false));
 document.addEventListener("visibilitychange", () => {
   if (document.hidden) stopCamera(); // the camera is not left running in a pocket
-  else if (token) refresh().catch(() => {});
+  else if (!leaving) refresh().catch(() => {});
 });
-if (token) start().catch(signOut);
+// Back to this page from the browser's history (after signing out, say): the copy it kept
+// is not shown as it was; the server says afresh whether there is a session.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) location.reload();
+});
+start().catch((error) => {
+  if (!(error instanceof SignedOut)) showResult("error", T.g_error, String(error));
+});

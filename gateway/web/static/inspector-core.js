@@ -1,18 +1,15 @@
-// The inspectors' pages, part 1: what every section uses. Calling the API with the bearer
-// token, turning its refusals into plain words, and small helpers for times and months.
-// Plain JavaScript, no build step; the sections' files are loaded after this one.
+// The inspectors' pages, part 1: what every section uses. Calling the API (the page is served
+// to a signed-in account only: the session cookie goes with every request, and each carries
+// the page's CSRF token), turning its refusals into plain words, and small helpers for times
+// and months. Plain JavaScript, no build step; the sections' files are loaded after this one.
 "use strict";
 
 const T = window.TEXTS;
 const $ = (id) => document.getElementById(id);
 // The site's today (its time zone, from the server): the default month, days still to come.
 const SITE_TODAY = document.body.dataset.today;
-const TOKEN_KEY = "campus-inspector-token";
-const ME_KEY = "campus-inspector-me";
-const ALLOWED_ROLES = ["inspector", "police", "admin"];
-
-let token = sessionStorage.getItem(TOKEN_KEY);
-let me = JSON.parse(sessionStorage.getItem(ME_KEY) || "null"); // {username, role}
+const CSRF = document.querySelector('meta[name="csrf-token"]').content;
+let leaving = false; // on the way to the sign-in page: nothing more to draw
 // School id -> {name, district}, from whatever the gateway told us last.
 const schoolNames = new Map();
 
@@ -37,16 +34,30 @@ function button(label, className, onClick) {
   return element;
 }
 
+// The session has ended (expired, or signed out elsewhere): sign in again, then come back
+// here, to the same tab.
+function toSignIn() {
+  if (leaving) return;
+  leaving = true;
+  if ($("notice-dialog").open) $("notice-dialog").close();
+  const here = location.pathname + location.search + location.hash;
+  const lang = document.documentElement.lang === "en" ? "en" : "zh";
+  location.assign(`/login?next=${encodeURIComponent(here)}&lang=${lang}`);
+}
+
 async function api(path, options = {}) {
-  const headers = Object.assign({}, options.headers || {}, { Authorization: `Bearer ${token}` });
+  const headers = Object.assign({}, options.headers || {}, { "X-CSRF-Token": CSRF });
   let response;
   try {
-    response = await fetch(path, Object.assign({}, options, { headers }));
+    response = await fetch(
+      path,
+      Object.assign({}, options, { headers, credentials: "same-origin" }),
+    );
   } catch (error) {
     throw new Shown(T.i_err_network);
   }
   if (response.status === 401) {
-    signOut(T.i_err_signed_out);
+    toSignIn();
     throw new Shown(T.i_err_signed_out);
   }
   return response;

@@ -1,6 +1,6 @@
 // The inspectors' pages, part 5: the monthly report (月报). Downloads in XLSX, PDF and CSV go
-// through fetch with the bearer token (a plain link would carry none) and are saved under the
-// name the gateway gives; the month's summary table is read from the JSON form.
+// through fetch (the same way as every other call, refusals said in words on the page) and
+// are saved under the name the gateway gives; the month's summary table is read from the JSON form.
 "use strict";
 
 const FORMATS = ["xlsx", "pdf", "csv"];

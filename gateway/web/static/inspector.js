@@ -1,6 +1,6 @@
-// The inspectors' pages (督导, 教育局; police and admins too): signing in and out, and the
-// tabs. Each tab's section is read from the gateway when it is first shown, and again each
-// time it is shown after that (the figures move during the day).
+// The inspectors' pages (督导, 教育局; police and admins too): the tabs. Each tab's section is
+// read from the gateway when it is first shown, and again each time it is shown after that
+// (the figures move during the day).
 "use strict";
 
 const TABS = {
@@ -26,73 +26,10 @@ function showTab(name) {
   for (const panel of document.querySelectorAll("[role=tabpanel]")) {
     panel.hidden = panel.id !== name;
   }
+  // The other language, on the same tab.
+  const otherLanguage = document.querySelector("nav.account a.lang");
+  if (otherLanguage) otherLanguage.hash = name;
   TABS[name]().catch((error) => console.error(error));
-}
-
-function roleText(role) {
-  return T[`i_role_${role}`] || role;
-}
-
-function signOut(message) {
-  token = null;
-  me = null;
-  sessionStorage.removeItem(TOKEN_KEY);
-  sessionStorage.removeItem(ME_KEY);
-  if ($("notice-dialog").open) $("notice-dialog").close();
-  $("login").hidden = false;
-  $("app").hidden = true;
-  $("logout").hidden = true;
-  const error = $("login-error");
-  error.textContent = message || "";
-  error.hidden = !message;
-}
-
-function start() {
-  $("login").hidden = true;
-  $("app").hidden = false;
-  $("logout").hidden = false;
-  $("who").textContent = `${me.username} · ${roleText(me.role)}`;
-  showTab(tabFromHash());
-}
-
-async function signIn(event) {
-  event.preventDefault();
-  const error = $("login-error");
-  const say = (message) => {
-    error.textContent = message;
-    error.hidden = false;
-  };
-  let response;
-  try {
-    response = await fetch("/api/v1/auth/token", {
-      method: "POST",
-      body: new URLSearchParams(new FormData(event.target)),
-    });
-  } catch (failure) {
-    say(T.i_err_network);
-    return;
-  }
-  if (response.status === 401) {
-    say(T.login_failed);
-    return;
-  }
-  if (!response.ok) {
-    say(await problemText(response));
-    return;
-  }
-  const body = await response.json();
-  if (!ALLOWED_ROLES.includes(body.role)) {
-    // A guard's account works on the guard's page, not here: say where to go.
-    say(body.role === "guard" ? T.i_not_for_guards : T.i_not_allowed);
-    return;
-  }
-  error.hidden = true;
-  token = body.access_token;
-  me = { username: body.username, role: body.role };
-  sessionStorage.setItem(TOKEN_KEY, token);
-  sessionStorage.setItem(ME_KEY, JSON.stringify(me));
-  event.target.reset();
-  start();
 }
 
 function setupTabs() {
@@ -112,12 +49,10 @@ function setupTabs() {
     });
   }
   window.addEventListener("hashchange", () => {
-    if (token) showTab(tabFromHash());
+    if (!leaving) showTab(tabFromHash());
   });
 }
 
-$("login").addEventListener("submit", signIn);
-$("logout").addEventListener("click", () => signOut());
 setupTabs();
 setupCalendar();
 setupTests();
@@ -125,4 +60,9 @@ setupNotices();
 setupReport();
 setupAudit();
 setupRatings();
-if (token && me) start();
+showTab(tabFromHash());
+// Back to this page from the browser's history (after signing out, say): the copy it kept
+// is not shown as it was; the server says afresh whether there is a session.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) location.reload();
+});

@@ -1,40 +1,71 @@
-// The police console: sign in, list the alarms, follow the live feed, move alarms on.
-// Plain JavaScript, no build step: it must keep working on the duty room's old PC.
+// The police console: list the alarms, follow the live feed, move alarms on. The page is
+// served to a signed-in officer only: the session cookie goes with every request, and each
+// request carries the page's CSRF token. Plain JavaScript, no build step: it must keep
+// working on the duty room's old PC.
 "use strict";
 
 const T = window.TEXTS;
+const CSRF = document.querySelector('meta[name="csrf-token"]').content;
 const STAGES = ["new", "acknowledged", "dispatched", "on_scene", "closed"];
+const FEED_RETRY_MS = 5_000;
 const $ = (id) => document.getElementById(id);
-let token = sessionStorage.getItem("campus-token");
 let schools = {};
 let feed = null;
 let seen = new Set();
 let audio = null;
+let leaving = false; // on the way to the sign-in page: nothing more to draw
+
+// The session has ended (expired, or signed out elsewhere): sign in again, then come back here.
+function toSignIn() {
+  if (leaving) return;
+  leaving = true;
+  if (feed) feed.close();
+  const here = location.pathname + location.search + location.hash;
+  const lang = document.documentElement.lang === "en" ? "en" : "zh";
+  location.assign(`/login?next=${encodeURIComponent(here)}&lang=${lang}`);
+}
 
 async function api(path, options = {}) {
-  const headers = Object.assign({}, options.headers || {}, { Authorization: `Bearer ${token}` });
-  const response = await fetch(path, Object.assign({}, options, { headers }));
+  const headers = Object.assign({}, options.headers || {}, { "X-CSRF-Token": CSRF });
+  const response = await fetch(
+    path,
+    Object.assign({}, options, { headers, credentials: "same-origin" }),
+  );
   if (response.status === 401) {
-    signOut();
+    toSignIn();
     throw new Error("signed out");
   }
   return response;
 }
 
-function signOut() {
-  token = null;
-  sessionStorage.removeItem("campus-token");
-  if (feed) feed.close();
-  $("login").hidden = false;
-  $("alarms").hidden = true;
-  $("logout").hidden = true;
-  $("status").hidden = true;
+// The alarm sound needs the browser's leave: a click on the page. Until one comes (the page
+// was opened or reloaded without a click), a button says so; any click on the page will do.
+function setupSound() {
+  const Context = window.AudioContext || window.webkitAudioContext;
+  if (!Context) return;
+  try {
+    audio = new Context();
+  } catch (error) {
+    console.warn("no sound", error);
+    return;
+  }
+  const show = () => {
+    $("sound").hidden = audio.state === "running" || audio.state === "closed";
+  };
+  audio.onstatechange = show;
+  const unlock = () => {
+    if (audio.state !== "running") audio.resume().then(show, show);
+  };
+  document.addEventListener("click", unlock, true);
+  document.addEventListener("keydown", unlock, true);
+  document.addEventListener("touchend", unlock, true);
+  show();
 }
 
-// A short two-tone alarm sound (no file to fetch); browsers allow it after the sign-in click.
+// A short two-tone alarm sound (no file to fetch); heard once the page has had a click.
 function beep() {
+  if (!audio) return;
   try {
-    audio = audio || new AudioContext();
     [880, 660, 880].forEach((frequency, i) => {
       const oscillator = audio.createOscillator();
       const gain = audio.createGain();
@@ -144,50 +175,44 @@ async function load() {
 
 function follow() {
   if (feed) feed.close();
-  feed = new EventSource(`/api/v1/live?access_token=${encodeURIComponent(token)}`);
+  if (leaving) return;
+  feed = new EventSource("/api/v1/live"); // the session cookie goes with it
   feed.addEventListener("ready", () => {
     $("status").hidden = false;
     $("offline").hidden = true;
-    load();
+    load().catch(() => {});
   });
   feed.addEventListener("alarm", () => {
     cue();
-    load();
+    load().catch(() => {});
   });
   feed.addEventListener("escalation", () => {
     cue(); // nobody at the centre has it yet: the duty officer must hear it again
-    load();
+    load().catch(() => {});
   });
   for (const topic of ["alarm_action", "snapshot", "delivery"]) {
-    feed.addEventListener(topic, () => load());
+    feed.addEventListener(topic, () => load().catch(() => {}));
   }
   feed.onerror = () => {
     $("status").hidden = true;
-    $("offline").hidden = false; // EventSource reconnects by itself
+    $("offline").hidden = false;
+    // A lost connection is reconnected by EventSource itself; a refusal (the session ended)
+    // closes it for good: ask whether we are still signed in, and open it again if so.
+    if (feed.readyState !== EventSource.CLOSED) return;
+    const closed = feed;
+    setTimeout(() => {
+      if (feed !== closed || leaving) return;
+      api("/api/v1/auth/me").then(follow, () => setTimeout(follow, FEED_RETRY_MS));
+    }, FEED_RETRY_MS);
   };
 }
 
-async function start() {
-  $("login").hidden = true;
-  $("alarms").hidden = false;
-  $("logout").hidden = false;
-  await load();
-  follow();
-}
-
-$("login").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = new FormData(event.target);
-  const response = await fetch("/api/v1/auth/token", { method: "POST", body: new URLSearchParams(form) });
-  if (!response.ok) {
-    $("login-error").hidden = false;
-    return;
-  }
-  $("login-error").hidden = true;
-  token = (await response.json()).access_token;
-  sessionStorage.setItem("campus-token", token);
-  audio = audio || new AudioContext(); // unlocked by this click, for later alarms
-  await start();
+// Back to this page from the browser's history (after signing out, say): the copy it kept
+// is not shown as it was; the server says afresh whether there is a session.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) location.reload();
 });
-$("logout").addEventListener("click", signOut);
-if (token) start().catch(signOut);
+
+setupSound();
+load().catch((error) => console.warn(error));
+follow();
