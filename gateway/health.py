@@ -29,9 +29,10 @@ class HealthBoard:
         previous = self._states.get(component)
         now = datetime.now(UTC)
         if previous is not None and previous.up == up:
-            if not up and detail != previous.detail:
-                self._states[component] = ComponentState(False, detail, previous.since)
-                if previous.detail == "starting":  # it failed before it was ever up
+            if detail != previous.detail:
+                # The detail follows (a leader becoming standby), the state's start does not.
+                self._states[component] = ComponentState(up, detail, previous.since)
+                if not up and previous.detail == "starting":  # it failed before it was ever up
                     self._log.error("%s down: %s", component, detail)
             return
         self._states[component] = ComponentState(up, detail, now)

@@ -81,6 +81,12 @@ class GatewayMetrics:
             ["client"],
             registry=self.registry,
         )
+        self.leader = Gauge(
+            "campus_leader",
+            "1 while this instance runs the single-instance jobs (a single gateway always does;"
+            " among several, exactly one should)",
+            registry=self.registry,
+        )
 
         self.alerts_raised = Counter(
             "campus_alerts_raised_total",

@@ -1,5 +1,9 @@
 """The runtime supervisor: MQTT subscribers, ingest pipelines and the police outbox, in one
-TaskGroup with named tasks. Every part retries on its own; a crash here is a bug."""
+TaskGroup with named tasks. Every part retries on its own; a crash here is a bug.
+
+Scale-out (`mqtt.shared_group`, docs/scale-out.md): every instance ingests, forwards the
+deliveries it holds a lease on (gateway/linkage/lease_keeper.py) and supervises its own
+DC-09 links; the jobs that must run once run on the elected leader only (`_single_jobs`)."""
 
 from __future__ import annotations
 
@@ -20,15 +24,20 @@ from gateway.ingest.camera import CameraIngest
 from gateway.ingest.decode import SiteDirectory
 from gateway.ingest.modbus import ModbusIngest
 from gateway.ingest.pipeline import IngestPipeline, RejectionLog
+from gateway.leadership import LeaderElection
 from gateway.linkage.dc09.sender import SiaDc09Sender
 from gateway.linkage.escalation import AlarmEscalation
+from gateway.linkage.lease_keeper import LeaseKeeper
 from gateway.linkage.outbox import PoliceOutbox
 from gateway.linkage.senders import AlarmSender, WebhookSender
 from gateway.linkage.supervision import PoliceLinkAlerts
 from gateway.patrol.watch import PatrolWatch
+from gateway.scale_out import ScaleOut, client_id, scale_out, telemetry_filter
 from gateway.settings import MqttSection, Settings, WebhookEndpoint
+from gateway.staffing.recorded_feed import RecordedGateFeed
 from gateway.staffing.watch import GateWatch
 from gateway.storage.devices import DeviceRepository
+from gateway.storage.leases import LeaseHolder, hold_deliveries
 
 log = logging.getLogger("gateway.runtime")
 STARTUP_RETRY_MAX_S = 10.0
@@ -42,11 +51,11 @@ def make_senders(settings: Settings) -> list[AlarmSender]:
     ]
 
 
-def connection(mqtt: MqttSection, role: str) -> MqttConnection:
+def connection(mqtt: MqttSection, role: str, cluster: ScaleOut | None = None) -> MqttConnection:
     return MqttConnection(
         host=mqtt.host,
         port=mqtt.port,
-        client_id=f"{mqtt.client_id}-{role}",
+        client_id=client_id(mqtt.client_id, role, cluster),
         username=mqtt.username,
         password=mqtt.password,
         tls=mqtt.tls,
@@ -68,6 +77,7 @@ class GatewayRuntime:
     def __init__(self, context: GatewayContext) -> None:
         self.context = context
         settings = context.settings
+        self.cluster = scale_out(settings)
         self.senders = make_senders(settings)
         self.outbox = PoliceOutbox(
             settings,
@@ -77,6 +87,7 @@ class GatewayRuntime:
             context.metrics,
             context.health,
             bus=context.bus,
+            holder_id=None if self.cluster is None else self.cluster.instance_id,
         )
         self.directory = SiteDirectory(settings)
         prefix = settings.mqtt.topic_prefix
@@ -110,6 +121,28 @@ class GatewayRuntime:
         self.modbus = ModbusIngest(context, self.devices, self.alerts)
         self.cameras = CameraIngest(context, self.devices, self.alerts)
         self.sealer = AuditSealer(context.writer)
+        self.lease_keeper: LeaseKeeper | None = None
+        self.election: LeaderElection | None = None
+        self.gate_feed: RecordedGateFeed | None = None
+        if self.cluster is not None:
+            self.lease_holder = LeaseHolder(self.cluster.instance_id, self.cluster.lease_s)
+            self.lease_keeper = LeaseKeeper(
+                self.outbox, self.lease_holder, context.writer, settings, context.health
+            )
+            election = LeaderElection(
+                context.engine,
+                instance_id=self.cluster.instance_id,
+                retry_s=self.cluster.leader_retry_s,
+                health=context.health,
+                metrics=context.metrics,
+            )
+            self.election = election
+            self.gate_feed = RecordedGateFeed(
+                self.gate_watch,
+                context.sessions,
+                context.health,
+                is_leader=lambda: election.is_leader,
+            )
         self.status_topic = f"{prefix}/gateway/status"
         self._alarm_topic = f"{prefix}/+/alarm/+/event"
         health = context.health
@@ -134,7 +167,10 @@ class GatewayRuntime:
                     await devices.sync_from_settings(self.context.settings)
                     await session.flush()
                     self.context.metrics.devices_online.set(await devices.count_online())
-                await self.outbox.resume()
+                if self.lease_keeper is None:
+                    await self.outbox.resume()
+                else:
+                    await self.lease_keeper.resume()
             except Exception as exc:  # the database driver's errors, whatever they are
                 self.context.health.report(
                     "database", up=False, detail=f"{type(exc).__name__}: {exc}"
@@ -146,12 +182,24 @@ class GatewayRuntime:
             return
 
     async def run(self) -> None:
+        release = None
+        if self.cluster is not None:
+            # Deliveries this instance stores are its own to send (when their lane allows).
+            release = hold_deliveries(self.context.engine, self.lease_holder)
+        try:
+            await self._run()
+        finally:
+            if release is not None:
+                release()
+
+    async def _run(self) -> None:
         await self.prepare()
         # Everything made so far lives as long as the process: keep the collector from
         # walking it again and again (its full passes stalled the loop for ~100 ms).
         gc.freeze()
         rejections = self.rejections
         mqtt = self.context.settings.mqtt
+        cluster = self.cluster
         listeners = [self.gate_watch.observe]
         # Some brokers (amqtt) also hand a connection the retained messages of other
         # connections' filters: the gateway's own topics are skipped on both.
@@ -166,17 +214,20 @@ class GatewayRuntime:
             skip=lambda topic: self._is_alarm_event(topic) or self._is_own(topic),
             listeners=listeners,
         )
+        # Alarms: a plain subscription on every instance, even among several (see
+        # gateway/scale_out.py); the status topic is then shared, and defended.
         alarm_subscriber = MqttSubscriber(
-            connection(mqtt, "alarms"),
+            connection(mqtt, "alarms", cluster),
             [self._alarm_topic],
             will=(self.status_topic, "offline"),
             birth=(self.status_topic, "online"),
             on_state=self._broker_state("broker:alarms"),
             max_batch=100,
+            defend_birth=cluster is not None,
         )
         telemetry_subscriber = MqttSubscriber(
-            connection(mqtt, "telemetry"),
-            [f"{mqtt.topic_prefix}/#"],
+            connection(mqtt, "telemetry", cluster),
+            [telemetry_filter(mqtt.topic_prefix, cluster)],
             on_state=self._broker_state("broker:telemetry"),
             max_batch=500,
             linger_s=TELEMETRY_LINGER_S,
@@ -188,21 +239,46 @@ class GatewayRuntime:
                 group.create_task(
                     self._consume(telemetry_subscriber, telemetry), name="ingest:telemetry"
                 )
-                group.create_task(self._publish_alerts(), name="alerts")
-                group.create_task(self.escalation.run(), name="escalation")
-                group.create_task(self.sealer.run(), name="audit-sealer")
-                group.create_task(self.gate_watch.run(self.context.sessions), name="gate-watch")
-                group.create_task(self.patrol_watch.run(self.context.sessions), name="patrol-watch")
+                # Each instance keeps its own DC-09 links supervised (its deliveries use them);
+                # the alerts about them are the leader's.
                 for sender, link in self.police_links:
                     name = f"police-link:{sender.endpoint_id}"
                     group.create_task(sender.supervise(link.on_link), name=name)
-                    group.create_task(link.run(), name=f"{name}:alerts")
-                if self.modbus.configured:
-                    group.create_task(self.modbus.run(), name="modbus")
-                if self.cameras.configured:
-                    group.create_task(self.cameras.run(), name="cameras")
+                if self.election is None:
+                    group.create_task(self._single_jobs(), name="single-jobs")
+                else:
+                    assert self.lease_keeper is not None and self.gate_feed is not None
+                    group.create_task(self.lease_keeper.run(), name="outbox-leases")
+                    group.create_task(self.gate_feed.run(), name="gate-feed")
+                    group.create_task(self.election.run(self._single_jobs), name="leadership")
         finally:
+            if self.lease_keeper is not None:
+                await self.lease_keeper.release()
             await self.outbox.aclose()
+
+    async def _single_jobs(self) -> None:
+        """What must run once however many instances there are: on the leader among
+        several. Escalation (each alarm escalated once), the watches and reminders of the
+        record (each alert raised once), the sealer (one chain), Modbus polling and cameras
+        (each device polled once: two pollers would report every change twice), and the
+        alert publisher (the leader raises the alerts)."""
+        if self.election is None:
+            self.context.metrics.leader.set(1)  # a single gateway leads itself
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._publish_alerts(), name="alerts")
+            group.create_task(self.escalation.run(), name="escalation")
+            group.create_task(self.sealer.run(), name="audit-sealer")
+            group.create_task(self.gate_watch.run(self.context.sessions), name="gate-watch")
+            group.create_task(self.patrol_watch.run(self.context.sessions), name="patrol-watch")
+            group.create_task(
+                self.test_reminders.run(self.context.sessions), name="alarm-test-reminders"
+            )
+            for sender, link in self.police_links:
+                group.create_task(link.run(), name=f"police-link:{sender.endpoint_id}:alerts")
+            if self.modbus.configured:
+                group.create_task(self.modbus.run(), name="modbus")
+            if self.cameras.configured:
+                group.create_task(self.cameras.run(), name="cameras")
 
     async def _publish_alerts(self) -> None:
         mqtt = self.context.settings.mqtt
@@ -210,7 +286,7 @@ class GatewayRuntime:
         while True:
             publisher = MqttPublisher(
                 mqtt.url,
-                client_id=f"{mqtt.client_id}-alerts",
+                client_id=client_id(mqtt.client_id, "alerts", self.cluster),
                 timeout_s=mqtt.connect_timeout_s,
                 ca_file=mqtt.ca_file,
             )

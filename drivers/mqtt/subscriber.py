@@ -72,11 +72,18 @@ class MqttSubscriber:
         on_state: StateCallback | None = None,
         max_batch: int = 500,
         linger_s: float = 0.0,
+        defend_birth: bool = False,
     ) -> None:
+        """`defend_birth`: other clients share the birth topic (gateway instances, each with
+        the same will): when it says anything else, say the birth again, so that it reads
+        `offline` only when every one of them is gone."""
         self._connection = connection
         self._topics = list(topics)
         self._will = will
         self._birth = birth
+        self._defended = birth if defend_birth else None
+        if self._defended is not None:
+            self._topics.append(self._defended[0])
         self._on_state = on_state or (lambda up, detail: None)
         self._max_batch = max_batch
         self._linger_s = linger_s
@@ -124,7 +131,10 @@ class MqttSubscriber:
                     delay = self._connection.reconnect_initial_s
                     try:
                         async for batch in self._read(client):
-                            yield batch
+                            if self._defended is not None:
+                                batch = await self._defend(client, batch)
+                            if batch:
+                                yield batch
                     except asyncio.CancelledError:
                         await self._farewell(client)
                         raise
@@ -147,6 +157,24 @@ class MqttSubscriber:
             await client.publish(
                 self._will[0], self._will[1], qos=1, retain=True, timeout=FAREWELL_TIMEOUT_S
             )
+
+    async def _defend(
+        self, client: aiomqtt.Client, batch: list[InboundMessage]
+    ) -> list[InboundMessage]:
+        """Take the birth topic's messages out of the batch; answer another word with ours."""
+        assert self._defended is not None
+        topic, payload = self._defended
+        rest = []
+        for message in batch:
+            if message.topic != topic:
+                rest.append(message)
+                continue
+            if message.payload.decode(errors="replace") != payload:
+                await client.publish(
+                    topic, payload, qos=1, retain=True, timeout=self._connection.connect_timeout_s
+                )
+            self.ack(message)
+        return rest
 
     def _make_client(self) -> aiomqtt.Client:
         c = self._connection

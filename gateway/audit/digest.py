@@ -2,7 +2,9 @@
 must verify in ten years, so a change here needs a migration that re-baselines the log.
 
 A row's digest covers its columns that are not NULL (so a migration that adds a nullable
-column leaves old digests valid), each value in one canonical text form."""
+column leaves old digests valid), each value in one canonical text form. Columns marked
+`info={"audited": False}` are scheduling state, not the record (a police delivery's lease),
+and are left out: they are rewritten without a log entry."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Boolean, Float, Integer, Table
+from sqlalchemy import Boolean, Column, Float, Integer, Table
 from sqlalchemy.types import TypeEngine
 
 GENESIS = "0" * 64  # the hash "before" the first entry
@@ -64,7 +66,7 @@ def canonical_text(table: Table, row: Mapping[str, Any]) -> str:
     sorted, no spaces, non-ASCII as is. This is the definition; `row_digest` writes the same
     text faster (the test suite holds the two to each other)."""
     content = {}
-    for column in sorted(table.columns, key=lambda column: column.key):
+    for column in _audited_columns(table):
         value = row.get(column.key)
         if value is not None:
             content[column.key] = canonical_value(value, column.type)
@@ -104,11 +106,17 @@ def _json_writer(column_type: TypeEngine[Any]) -> Callable[[Any], str]:
     return _json_by_value
 
 
+def _audited_columns(table: Table) -> list[Column[Any]]:
+    """The columns a digest covers, in key order."""
+    columns = (column for column in table.columns if column.info.get("audited", True))
+    return sorted(columns, key=lambda column: column.key)
+
+
 @cache
 def _plan(table: Table) -> tuple[tuple[str, str, Callable[[Any], str]], ...]:
     """The table's columns in key order, each with its JSON key and value writer, worked
     out once: digests are taken on the ingest path, thousands a second."""
-    columns = sorted(table.columns, key=lambda column: column.key)
+    columns = _audited_columns(table)
     return tuple(
         (column.key, _JSON_STRING(column.key) + ":", _json_writer(column.type))
         for column in columns

@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import random
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -40,7 +40,7 @@ MAX_PARALLEL_LANES = 32
 DB_RETRY_S = 1.0
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class PendingDelivery:
     """A delivery waiting in a lane; `next_attempt_at` is mutable scheduling state."""
 
@@ -54,6 +54,9 @@ class PendingDelivery:
     source: Alarm | None = None  # the stored alarm, to rebuild the body with a picture
     picture: asyncio.Future[SnapshotOutcome] | None = None
     with_picture: bool = False
+    # Scale-out: the instance holding its lease when stored (None: unclaimed, or one gateway).
+    claimed_by: str | None = None
+    lost: bool = False  # its lease went to another instance: drop it after the attempt
 
 
 def pending_delivery(delivery: PoliceDelivery, alarm: Alarm, settings: Settings) -> PendingDelivery:
@@ -72,6 +75,7 @@ def pending_delivery(delivery: PoliceDelivery, alarm: Alarm, settings: Settings)
         next_attempt_at=delivery.next_attempt_at,
         attempts=delivery.attempts,
         source=alarm,
+        claimed_by=delivery.claimed_by,
     )
 
 
@@ -108,13 +112,42 @@ class EndpointWorker:
     def pending(self) -> int:
         return len(self._known)
 
+    @property
+    def known_ids(self) -> frozenset[int]:
+        return frozenset(self._known)
+
     def enqueue(self, delivery: PendingDelivery) -> None:
         if delivery.delivery_id in self._known:
             return
         self._known.add(delivery.delivery_id)
-        self._lanes.setdefault(delivery.lane, deque()).append(delivery)
+        queue = self._lanes.setdefault(delivery.lane, deque())
+        # In id order (a lane taken over from another instance may bring older ones), but
+        # never ahead of the one in flight.
+        position, floor = len(queue), 1 if delivery.lane in self._in_flight else 0
+        while position > floor and queue[position - 1].delivery_id > delivery.delivery_id:
+            position -= 1
+        queue.insert(position, delivery)
         self._update_gauge()
         self._wake.set()
+
+    def drop(self, ids: Collection[int]) -> None:
+        """Stop working on these (scale-out: their leases went to another instance). One in
+        flight finishes its attempt first, and its outcome is recorded."""
+        for lane, queue in list(self._lanes.items()):
+            for delivery in [d for d in queue if d.delivery_id in ids]:
+                if lane in self._in_flight and queue[0] is delivery:
+                    delivery.lost = True
+                else:
+                    self._forget(delivery)
+
+    def _forget(self, delivery: PendingDelivery) -> None:
+        queue = self._lanes.get(delivery.lane)
+        if queue is not None and delivery in queue:
+            queue.remove(delivery)
+            if not queue:
+                del self._lanes[delivery.lane]
+        self._known.discard(delivery.delivery_id)
+        self._update_gauge()
 
     def load(self, deliveries: Sequence[PendingDelivery]) -> None:
         for delivery in deliveries:
@@ -148,6 +181,8 @@ class EndpointWorker:
                 await self._attempt_once(delivery)
         finally:
             self._in_flight.discard(delivery.lane)
+            if delivery.lost:
+                self._forget(delivery)
             self._wake.set()
 
     async def _with_picture(self, delivery: PendingDelivery) -> None:
@@ -197,13 +232,9 @@ class EndpointWorker:
             )
             delivery.next_attempt_at = self._clock() + timedelta(seconds=DB_RETRY_S)
             return
-        self._lanes[delivery.lane].popleft()
-        if not self._lanes[delivery.lane]:
-            del self._lanes[delivery.lane]
-        self._known.discard(delivery.delivery_id)
+        self._forget(delivery)
         self._metrics.alarms_forwarded.labels(self.endpoint_id, delivery.alarm.kind).inc()
         self._metrics.alarm_forward_seconds.labels(self.endpoint_id).observe(latency)
-        self._update_gauge()
         if self._failing:
             self._failing = False
         self._health.report(f"police:{self.endpoint_id}", up=True, detail="acknowledging")
@@ -253,7 +284,10 @@ class EndpointWorker:
 class PoliceOutbox:
     """One worker per endpoint. `submit` hands freshly stored deliveries straight to them;
     `resume` reloads whatever a previous process left unacknowledged: call it before any
-    new alarm is submitted, so that older deliveries keep their place in their lane."""
+    new alarm is submitted, so that older deliveries keep their place in their lane.
+
+    Scale-out (`holder_id` set): only the deliveries this instance claimed are worked on
+    here; `gateway.linkage.lease_keeper` resumes, renews and takes over the others."""
 
     def __init__(
         self,
@@ -266,8 +300,10 @@ class PoliceOutbox:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         bus: EventBus | None = None,
+        holder_id: str | None = None,
     ) -> None:
         self._settings = settings
+        self.holder_id = holder_id
         self._sessions = sessions
         self._secondary = frozenset(e.id for e in settings.police if e.secondary)
         self._dc09 = frozenset(e.id for e in settings.police if e.kind == "sia-dc09")
@@ -306,6 +342,8 @@ class PoliceOutbox:
         belong to, get a picture from their button's camera."""
         pictures = {a.alarm_id: self.snapshots.request(a) for a in alarms}
         for delivery in deliveries:
+            if self.holder_id is not None and delivery.claimed_by != self.holder_id:
+                continue  # stored behind another instance's lease: its holder takes it in order
             delivery.picture = pictures.get(delivery.alarm.alarm_id)
             worker = self.workers.get(delivery.endpoint_id)
             if worker is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -134,6 +134,28 @@ class GateWatch:
                 post.take(report)
                 self._sequence = max(self._sequence, report.record_id)
         for key, kind in (await latest_alert_kinds(session, DeviceKind.GATE.value)).items():
+            post = self._posts.get(key)
+            if post is not None:
+                post.alert_active = kind is AlertKind.GATE_UNSTAFFED
+
+    def take_recorded(
+        self,
+        reports: Mapping[GateKey, Sequence[StaffingReport]],
+        alert_kinds: Mapping[GateKey, AlertKind] | None = None,
+    ) -> None:
+        """Scale-out (gateway/staffing/recorded_feed.py): reports read back from the record,
+        stored by any instance, merged like live ones (one taken twice changes nothing);
+        with `alert_kinds`, which alerts the leader has active."""
+        for key, items in reports.items():
+            post = self._posts.get(key)
+            if post is None:
+                continue
+            for report in sorted(items, key=lambda r: (r.occurred_at, r.record_id)):
+                post.take(report)
+            self._changed.add(key)
+        if reports:
+            self._wake.set()
+        for key, kind in (alert_kinds or {}).items():
             post = self._posts.get(key)
             if post is not None:
                 post.alert_active = kind is AlertKind.GATE_UNSTAFFED

@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Update, bindparam, select, update
+from sqlalchemy import BindParameter, Update, bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
 from gateway.audit.digest import EntryAction
@@ -106,10 +106,19 @@ def record_failure(
     )
 
 
+# Kept from the first acknowledgement: with several instances, one that lost its lease
+# mid-send may record the same delivery's acknowledgement again (docs/scale-out.md).
+FIRST_KEPT = frozenset({"acknowledged_at", "latency_s"})
+
+
 @cache
 def _attempt_update(outcome: tuple[str, ...]) -> Update:
     """The update recording an attempt and the `outcome` columns (bound by their names)."""
     c = DELIVERIES.c
+    values: dict[str, Any] = {}
+    for column in outcome:
+        value: BindParameter[Any] = bindparam(f"outcome_{column}", type_=c[column].type)
+        values[column] = func.coalesce(c[column], value) if column in FIRST_KEPT else value
     return (
         update(DELIVERIES)
         .where(c.id == bindparam("delivery_id"))
@@ -118,7 +127,7 @@ def _attempt_update(outcome: tuple[str, ...]) -> Update:
             last_attempt_at=bindparam("at"),
             last_status=bindparam("status"),
             last_response=bindparam("response"),
-            **{column: bindparam(f"outcome_{column}") for column in outcome},
+            **values,
         )
         .returning(*DELIVERIES.c)
     )

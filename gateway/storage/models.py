@@ -158,6 +158,14 @@ class PoliceDelivery(Base):
     __table_args__ = (
         UniqueConstraint("alarm_pk", "endpoint_id", name="uq_police_deliveries_alarm_endpoint"),
         Index("ix_police_deliveries_pending", "endpoint_id", "acknowledged_at", "id"),
+        # Scale-out: the open deliveries of a lane, read when one is stored or taken over.
+        Index(
+            "ix_police_deliveries_open_lanes",
+            "lane",
+            "endpoint_id",
+            postgresql_where=text("acknowledged_at IS NULL"),
+            sqlite_where=text("acknowledged_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -173,6 +181,14 @@ class PoliceDelivery(Base):
     latency_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_response: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Scale-out (gateway/storage/leases.py): the instance working on it, and until when
+    # unless renewed. Scheduling state, not the record: left out of the audit digests.
+    claimed_by: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, info={"audited": False}
+    )
+    claimed_until: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, nullable=True, info={"audited": False}
+    )
 
 
 class User(Base):

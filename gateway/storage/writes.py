@@ -22,6 +22,7 @@ from gateway.audit.digest import EntryAction
 from gateway.audit.journal import journal_rows
 from gateway.domain import ALARM_KIND_OF_EVENT, AlarmKind, DeviceEvent, DeviceRef
 from gateway.settings import AlarmButton, School
+from gateway.storage.leases import claim_new
 from gateway.storage.models import Alarm, Device, Event, PoliceDelivery, Snapshot, TestNotice
 
 EventKey = tuple[str, str, str, str]
@@ -210,6 +211,7 @@ def create_alarm(
 
 
 def insert_deliveries(connection: Connection, rows: list[dict[str, Any]]) -> list[PoliceDelivery]:
+    claim_new(connection, rows)  # scale-out: the storing instance takes them if it may
     stored = connection.execute(_insert_deliveries_statement(), rows).all()
     journal_rows(connection, DELIVERIES, stored, action=EntryAction.INSERT)
     ids = {delivery.endpoint_id: delivery.id for delivery in stored}

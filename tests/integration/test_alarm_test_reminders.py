@@ -4,6 +4,7 @@ raises `alarm_test_due` once, also across a restart."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -23,6 +24,10 @@ from gateway.storage.delivery_outcomes import record_acknowledged
 from gateway.storage.models import GatewayAlert
 from gateway.storage.writes import create_alarm, event_key, insert_events
 from tests.support.context import alert_outbox, gateway_context
+from tests.support.gateway import running
+from tests.support.police import eventually
+from tests.support.services import MosquittoBroker
+from tests.support.site import site_tree
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SCHOOL = "fy-dongguan-ms"
@@ -132,3 +137,26 @@ async def test_untested_buttons_are_reminded_once_before_the_month_ends(
     ]
     assert payloads[0]["days_left"] == 5
     assert "宿舍楼值班室的一键报警本月尚未完成测试" in payloads[0]["message"]
+
+
+@pytest.mark.mosquitto
+async def test_the_running_gateway_runs_the_reminders(
+    mosquitto: MosquittoBroker, database: tuple[str, str | None]
+) -> None:
+    """The reminders are one of the gateway's jobs, not only a class: a running gateway has
+    their task (they were once made and never started)."""
+    url, schema = database
+    settings = parse_settings(
+        site_tree(
+            mqtt_url=mosquitto.url,
+            database_url=url,
+            database_schema=schema,
+            police_urls={"110": "http://127.0.0.1:9/alarm"},
+        )
+    )
+    async with running(settings):
+
+        def started() -> bool:
+            return "alarm-test-reminders" in {task.get_name() for task in asyncio.all_tasks()}
+
+        await eventually(started, what="the reminders' task")
