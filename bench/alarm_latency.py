@@ -125,6 +125,9 @@ class LatencyBench:
             reports=False,
         )
         self.rng = random.Random(20240901)
+        # What the presses and the telemetry go to: the site's (benchmark D sets a city's).
+        self.buttons: list[tuple[str, str]] = list(BUTTONS)
+        self.load_args: list[str] = []
 
     @property
     def centre_url(self) -> str:
@@ -233,6 +236,7 @@ class LatencyBench:
                 str(options.seconds + 60),
                 "--tag",
                 f"lat-{name}",
+                *self.load_args,
             ],
             self.workdir,
         )
@@ -275,7 +279,7 @@ class LatencyBench:
         run = uuid.uuid4().hex[:6]
         async with MqttPublisher(self.broker.url, client_id=f"bench-buttons-{name}") as publisher:
             for index in range(options.warmup + options.presses):
-                school, button = BUTTONS[index % len(BUTTONS)]
+                school, button = self.buttons[index % len(self.buttons)]
                 message_id = f"{name}-{run}-{index}"
                 at = time.perf_counter_ns()
                 await press_button(

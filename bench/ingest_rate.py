@@ -170,15 +170,19 @@ class IngestBench:
         await forget_session(self.broker.port, client_id)  # nothing more queues for it
         return drain
 
-    async def _gateway(self, database: DatabaseTarget) -> Drain:
-        drain = Drain("gateway")
-        process = GatewayProcess(
+    def _gateway_process(self, database: DatabaseTarget) -> GatewayProcess:
+        """The gateway measured (benchmark D gives its city's)."""
+        return GatewayProcess(
             self.workdir / "gateway",
             broker=self.broker,
             database=database,
             police_url=f"http://{HOST}:{free_port()}/alarms",  # no alarms in this benchmark
             client_id=f"bench-gw-{self.run_id}",
         )
+
+    async def _gateway(self, database: DatabaseTarget) -> Drain:
+        drain = Drain("gateway")
+        process = self._gateway_process(database)
         process.start()  # once, to make its persistent sessions and the schema
         try:
             await process.connected()

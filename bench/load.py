@@ -6,6 +6,9 @@
         or --seconds; reports how many it sent and the rate achieved.
     python -m bench.load bulk --port P --count 100000 --tag b1
         publishes `count` messages as fast as the broker acknowledges them; reports the rate.
+
+`--gates FILE` (a JSON list of [school, gate]) spreads them over other gates than the two of
+tests/support/site.py's site (benchmark D's city).
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import json
 import logging
 import signal
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import aiomqtt
 import paho.mqtt.client as paho
@@ -28,8 +33,11 @@ TICK_S = 0.005
 BULK_CHUNK = 2000
 
 
-def gate_message(tag: str, index: int) -> tuple[str, bytes]:
-    school, gate = GATES[index % len(GATES)]
+Gates = Sequence[tuple[str, str]]
+
+
+def gate_message(tag: str, index: int, gates: Gates = GATES) -> tuple[str, bytes]:
+    school, gate = gates[index % len(gates)]
     payload = {
         "event": "guard_on" if index % 4 < 2 else "guard_off",
         "ts": datetime.now(UTC).astimezone().isoformat(timespec="milliseconds"),
@@ -48,7 +56,7 @@ def _client(port: int, client_id: str, inflight: int) -> aiomqtt.Client:
     return client
 
 
-async def steady(port: int, rate: int, seconds: float, tag: str) -> None:
+async def steady(port: int, rate: int, seconds: float, tag: str, gates: Gates = GATES) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     sent = 0
@@ -59,7 +67,7 @@ async def steady(port: int, rate: int, seconds: float, tag: str) -> None:
             due = int((time.monotonic() - start) * rate)
             burst = min(due - sent, rate)  # catch up at most a second's worth at once
             if burst > 0:
-                messages = [gate_message(tag, i) for i in range(sent, sent + burst)]
+                messages = [gate_message(tag, i, gates) for i in range(sent, sent + burst)]
                 await asyncio.gather(*(client.publish(t, p, qos=1) for t, p in messages))
                 sent += burst
             with contextlib.suppress(TimeoutError):
@@ -68,7 +76,7 @@ async def steady(port: int, rate: int, seconds: float, tag: str) -> None:
     emit({"result": {"sent": sent, "seconds": elapsed, "rate": sent / elapsed if elapsed else 0.0}})
 
 
-async def bulk(port: int, count: int, tag: str) -> None:
+async def bulk(port: int, count: int, tag: str, gates: Gates = GATES) -> None:
     async with _client(port, f"bench-bulk-{tag}", BULK_CHUNK) as client:
         emit({"ready": True})
         raw = client._client  # paho's own publish does not wait: the chunk pipelines
@@ -76,7 +84,7 @@ async def bulk(port: int, count: int, tag: str) -> None:
         for first in range(0, count, BULK_CHUNK):
             infos: list[paho.MQTTMessageInfo] = []
             for index in range(first, min(count, first + BULK_CHUNK)):
-                topic, payload = gate_message(tag, index)
+                topic, payload = gate_message(tag, index, gates)
                 infos.append(raw.publish(topic, payload, qos=1))
             deadline = time.monotonic() + 30
             while not all(info.is_published() for info in infos):
@@ -95,11 +103,15 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--gates", type=Path, help="a JSON list of [school, gate]")
     args = parser.parse_args()
+    gates: Gates = GATES
+    if args.gates is not None:
+        gates = [(str(school), str(gate)) for school, gate in json.loads(args.gates.read_text())]
     if args.mode == "steady":
-        asyncio.run(steady(args.port, args.rate, args.seconds, args.tag))
+        asyncio.run(steady(args.port, args.rate, args.seconds, args.tag, gates))
     else:
-        asyncio.run(bulk(args.port, args.count, args.tag))
+        asyncio.run(bulk(args.port, args.count, args.tag, gates))
 
 
 if __name__ == "__main__":

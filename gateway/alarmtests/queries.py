@@ -22,6 +22,8 @@ from gateway.domain import AlarmKind
 from gateway.settings import AlarmButton, School, Settings
 from gateway.storage.models import Alarm, PoliceDelivery, TestNotice
 
+KEYS_PER_QUERY = 5_000
+
 
 @dataclass(frozen=True, slots=True)
 class StoredTest:
@@ -66,18 +68,20 @@ async def tests_between(
     alarms = list((await session.scalars(query.order_by(Alarm.occurred_at, Alarm.id))).all())
     if not alarms:
         return []
-    pks = [a.id for a in alarms]
     deliveries: dict[int, list[PoliceDelivery]] = defaultdict(list)
-    for delivery in await session.scalars(
-        select(PoliceDelivery)
-        .where(PoliceDelivery.alarm_pk.in_(pks))
-        .order_by(PoliceDelivery.endpoint_id)
-    ):
-        deliveries[delivery.alarm_pk].append(delivery)
-    notices = {
-        n.alarm_pk: n
-        for n in await session.scalars(select(TestNotice).where(TestNotice.alarm_pk.in_(pks)))
-    }
+    notices: dict[int | None, TestNotice] = {}
+    # In slices: a city's month has tens of thousands of tests, and a statement may carry
+    # at most 32,767 parameters on asyncpg.
+    for first in range(0, len(alarms), KEYS_PER_QUERY):
+        pks = [a.id for a in alarms[first : first + KEYS_PER_QUERY]]
+        for delivery in await session.scalars(
+            select(PoliceDelivery)
+            .where(PoliceDelivery.alarm_pk.in_(pks))
+            .order_by(PoliceDelivery.endpoint_id)
+        ):
+            deliveries[delivery.alarm_pk].append(delivery)
+        for notice in await session.scalars(select(TestNotice).where(TestNotice.alarm_pk.in_(pks))):
+            notices[notice.alarm_pk] = notice
     return [StoredTest(a, tuple(deliveries[a.id]), notices.get(a.id)) for a in alarms]
 
 

@@ -9,19 +9,23 @@ local day always counts.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from gateway.compliance.gate_staffing import local_day_window
 
 __all__ = [
+    "PatrolCount",
     "PatrolDay",
     "RoundState",
     "RoundStatus",
     "ScanRecord",
+    "count_patrol_days",
     "count_patrols",
     "judge_patrol_day",
     "judge_rounds",
@@ -73,6 +77,23 @@ class PatrolDay:
     compliant: bool  # counted >= required (so far, while the day runs)
     remaining: int  # patrols still needed today
     rounds: tuple[RoundState, ...]
+
+    @property
+    def patrols(self) -> int:
+        return len(self.counted)
+
+
+@dataclass(frozen=True, slots=True)
+class PatrolCount:
+    """What the monthly report and the calendar take from a `PatrolDay`: the same values."""
+
+    day: date
+    required: int
+    patrols: int  # the scans that count
+
+    @property
+    def compliant(self) -> bool:
+        return self.patrols >= self.required
 
 
 def _ordered(scans: Sequence[ScanRecord]) -> list[ScanRecord]:
@@ -194,3 +215,58 @@ def judge_patrol_day(
         remaining=max(0, required - len(counted)),
         rounds=judge_rounds(rounds, of_day, now=now, grace_s=grace_s),
     )
+
+
+def count_patrol_days(
+    times: Sequence[int],
+    days: Sequence[tuple[date, int, int]],
+    *,
+    tz: ZoneInfo,
+    now: int,
+    required: int,
+    min_spacing_s: float,
+) -> list[PatrolCount]:
+    """`judge_patrol_day`'s count for each of `days` ((day, start, end) in microseconds since
+    the epoch, the local day's window, none beginning after `now`), from the sorted times of
+    one checkpoint's accepted scans dated that local day: a city's month is some 100,000
+    checkpoint-days and 700,000 scans, and only how many counted is wanted of them (which
+    ones count does not change how many)."""
+    if min_spacing_s < 0:
+        raise ValueError("min_spacing_s must not be negative")
+    spacing = timedelta(seconds=min_spacing_s) // timedelta(microseconds=1)
+    counts = []
+    for day, start, end in days:
+        # A scan past `now` (a clock running ahead) is not believed until its time comes.
+        low, high = (
+            bisect_left(times, start),
+            min(bisect_left(times, end), bisect_right(times, now)),
+        )
+        chosen: Sequence[int] = times[low:high]
+        if _clocks_move(start, end, tz):
+            # Clocks moved that day: where they go back at midnight, an hour of the window
+            # belongs to the local day before (a scan is dated by its local date).
+            chosen = [t for t in chosen if _local_date(t, tz) == day]
+        patrols, last = 0, 0
+        for at in chosen:
+            if patrols == 0 or at - last >= spacing:
+                patrols += 1
+                last = at
+        counts.append(PatrolCount(day, required, patrols))
+    return counts
+
+
+@cache
+def _clocks_move(start: int, end: int, tz: ZoneInfo) -> bool:
+    return _offset(start, tz) != _offset(end - 1, tz)
+
+
+def _moment(at: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=at)
+
+
+def _offset(at: int, tz: ZoneInfo) -> timedelta | None:
+    return _moment(at).astimezone(tz).utcoffset()
+
+
+def _local_date(at: int, tz: ZoneInfo) -> date:
+    return _moment(at).astimezone(tz).date()

@@ -11,13 +11,17 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.alarmtests.queries import judge_month
 from gateway.compliance.alarm_tests import ButtonMonth, month_window
-from gateway.compliance.gate_staffing import GateDay
-from gateway.compliance.patrols import PatrolDay
 from gateway.domain import AlarmKind
 from gateway.reports.alarms import alarms_between
-from gateway.reports.days import judge_gate_days, judge_patrol_days, selected_schools
+from gateway.reports.buttons import judge_buttons
+from gateway.reports.days import (
+    GateDayResult,
+    PatrolDayResult,
+    judge_gate_days,
+    judge_patrol_days,
+    selected_schools,
+)
 from gateway.reports.model import Ratio
 from gateway.reports.period import InvalidPeriod, month_days, parse_report_month
 from gateway.settings import School, Settings
@@ -65,8 +69,8 @@ def school_calendar(
     days: Sequence[date],
     *,
     today: date,
-    gate_days: Mapping[str, Sequence[GateDay]],
-    patrol_days: Mapping[str, Sequence[PatrolDay]],
+    gate_days: Mapping[str, Sequence[GateDayResult]],
+    patrol_days: Mapping[str, Sequence[PatrolDayResult]],
     emergencies: Mapping[date, int],
     buttons: Sequence[ButtonMonth],
 ) -> SchoolCalendar:
@@ -102,7 +106,7 @@ async def month_calendar(
     days = calendar_days(month, settings, now=now)
     gates = await judge_gate_days(session, settings, days, now=now, school_ids=school_ids)
     patrols = await judge_patrol_days(session, settings, days, now=now, school_ids=school_ids)
-    buttons = await judge_month(session, settings, month=days[0], now=now, school_ids=school_ids)
+    buttons = await judge_buttons(session, settings, month=days[0], now=now, school_ids=school_ids)
     start, end = month_window(days[0], zone)
     emergencies: Counter[tuple[str, date]] = Counter(
         (alarm.school_id, alarm.occurred_at.astimezone(zone).date())
@@ -110,8 +114,8 @@ async def month_calendar(
         if alarm.kind is AlarmKind.EMERGENCY and alarm.occurred_at <= now
     )
     buttons_of: dict[str, list[ButtonMonth]] = defaultdict(list)
-    for item in buttons:
-        buttons_of[item.school.id].append(item.month)
+    for school_id, button_month in buttons:
+        buttons_of[school_id].append(button_month)
     today = now.astimezone(zone).date()
     calendars = []
     for school in selected_schools(settings, school_ids):

@@ -1,6 +1,7 @@
 """Gate-days and key checkpoint-days over a run of local days, for every school at once: one
-read of the staffing reports and one of the patrol scans, then the daily rules
-(`judge_gate_day`, `judge_patrol_day`) day by day on the part of the record each day needs."""
+read of the staffing reports and one of the patrol scans (gateway/reports/records.py), then
+the daily rules over each gate's and checkpoint's record (`judge_timeline`, with the figures
+of `judge_gate_day`; `count_patrol_days`, with the counts of `judge_patrol_day`)."""
 
 from __future__ import annotations
 
@@ -8,32 +9,59 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import cast
+from typing import Protocol
 
-from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.compliance.gate_days import DayWindow, judge_timeline, microseconds
 from gateway.compliance.gate_staffing import (
-    GateDay,
     StaffingReport,
     StaffingSource,
-    judge_gate_day,
     local_day_window,
     report_span,
 )
-from gateway.compliance.patrols import PatrolDay, ScanRecord, judge_patrol_day
+from gateway.compliance.patrols import count_patrol_days
+from gateway.reports.records import SubjectKey, gate_timelines, scan_times
 from gateway.settings import School, Settings
-from gateway.staffing.queries import reports_for_window
-from gateway.storage.models import PatrolScan
 
-__all__ = ["ReportsBySource", "judge_gate_days", "judge_patrol_days", "selected_schools"]
+__all__ = [
+    "GateDayResult",
+    "PatrolDayResult",
+    "ReportsBySource",
+    "judge_gate_days",
+    "judge_patrol_days",
+    "selected_schools",
+]
 
-SubjectKey = tuple[str, str]  # school id, gate or checkpoint id
-SCANS = cast(Table, PatrolScan.__table__)
+
+class GateDayResult(Protocol):
+    """What a report takes from a judged gate-day (`GateDay` or `GateDayFigures`)."""
+
+    @property
+    def compliant(self) -> bool: ...
+
+    @property
+    def unstaffed_s(self) -> float: ...
+
+
+class PatrolDayResult(Protocol):
+    """What a report takes from a judged checkpoint-day (`PatrolDay` or `PatrolCount`)."""
+
+    @property
+    def compliant(self) -> bool: ...
+
+    @property
+    def required(self) -> int: ...
+
+    @property
+    def patrols(self) -> int: ...
 
 
 def selected_schools(settings: Settings, school_ids: Sequence[str] | None) -> list[School]:
-    return [s for s in settings.schools if school_ids is None or s.id in school_ids]
+    if school_ids is None:
+        return list(settings.schools)
+    wanted = set(school_ids)
+    return [s for s in settings.schools if s.id in wanted]
 
 
 class ReportsBySource:
@@ -73,7 +101,7 @@ async def judge_gate_days(
     *,
     now: datetime,
     school_ids: Sequence[str] | None = None,
-) -> dict[SubjectKey, tuple[GateDay, ...]]:
+) -> dict[tuple[str, str], tuple[GateDayResult, ...]]:
     """Every configured gate of the schools, judged on each of `days` (begun at `now`)."""
     if not days:
         return {}
@@ -81,21 +109,13 @@ async def judge_gate_days(
     max_s = settings.rules.gate_max_unstaffed_s
     since, _ = report_span(min(days), zone, max_unstaffed_s=max_s)
     _, until = report_span(max(days), zone, max_unstaffed_s=max_s)
-    reports = await reports_for_window(session, start=since, end=until, school_ids=school_ids)
-    judged: dict[SubjectKey, tuple[GateDay, ...]] = {}
-    for school in selected_schools(settings, school_ids):
-        for gate in school.gates:
-            index = ReportsBySource(reports.get((school.id, gate.id), ()))
-            judged[(school.id, gate.id)] = tuple(
-                judge_gate_day(
-                    index.within(*report_span(day, zone, max_unstaffed_s=max_s)),
-                    day=day,
-                    tz=zone,
-                    now=now,
-                    max_unstaffed_s=max_s,
-                )
-                for day in days
-            )
+    gates = [(s.id, g.id) for s in selected_schools(settings, school_ids) for g in s.gates]
+    windows = [DayWindow.of(day, zone, max_unstaffed_s=max_s) for day in days]
+    moment = microseconds(now)
+    judged: dict[tuple[str, str], tuple[GateDayResult, ...]] = {}
+    timelines = gate_timelines(session, gates, since=since, until=until, school_ids=school_ids)
+    async for key, timeline in timelines:
+        judged[key] = tuple(judge_timeline(timeline, windows, now=moment, max_unstaffed_s=max_s))
     return judged
 
 
@@ -106,7 +126,7 @@ async def judge_patrol_days(
     *,
     now: datetime,
     school_ids: Sequence[str] | None = None,
-) -> dict[SubjectKey, tuple[PatrolDay, ...]]:
+) -> dict[SubjectKey, tuple[PatrolDayResult, ...]]:
     """Every key checkpoint of the schools, judged on each of `days` (begun at `now`) from
     the accepted scans, late uploads at their scan time."""
     if not days:
@@ -114,31 +134,30 @@ async def judge_patrol_days(
     zone = settings.gateway.zone
     start, _ = local_day_window(min(days), zone)
     _, end = local_day_window(max(days), zone)
-    c = SCANS.c  # the table's columns: no ORM entity to load, a third less per row
-    query = select(c.id, c.school_id, c.checkpoint_id, c.guard_id, c.source, c.scanned_at).where(
-        c.accepted.is_(True), c.scanned_at >= start, c.scanned_at < end
-    )
-    if school_ids is not None:
-        query = query.where(c.school_id.in_(school_ids))
-    scans: dict[tuple[str, str | None, date], list[ScanRecord]] = defaultdict(list)
-    for row in await session.execute(query):
-        day = row.scanned_at.astimezone(zone).date()
-        scans[(row.school_id, row.checkpoint_id, day)].append(
-            ScanRecord(row.scanned_at, row.guard_id, row.source, row.id)
-        )
+    windows = []
+    for day in days:
+        day_start, day_end = local_day_window(day, zone)
+        windows.append((day, microseconds(day_start), microseconds(day_end)))
     rules = settings.rules
-    judged: dict[SubjectKey, tuple[PatrolDay, ...]] = {}
-    for school in selected_schools(settings, school_ids):
-        for checkpoint in school.key_checkpoints:
-            judged[(school.id, checkpoint.id)] = tuple(
-                judge_patrol_day(
-                    scans.get((school.id, checkpoint.id, day), ()),
-                    day=day,
-                    tz=zone,
-                    now=now,
-                    required=rules.patrols_per_day,
-                    min_spacing_s=rules.patrol_min_spacing_s,
-                )
-                for day in days
+    moment = microseconds(now)
+
+    def count(times: Sequence[int]) -> tuple[PatrolDayResult, ...]:
+        return tuple(
+            count_patrol_days(
+                times,
+                windows,
+                tz=zone,
+                now=moment,
+                required=rules.patrols_per_day,
+                min_spacing_s=rules.patrol_min_spacing_s,
             )
+        )
+
+    keys = {(s.id, c.id) for s in selected_schools(settings, school_ids) for c in s.key_checkpoints}
+    judged: dict[SubjectKey, tuple[PatrolDayResult, ...]] = {}
+    async for key, times in scan_times(session, start=start, end=end, school_ids=school_ids):
+        if key in keys:  # scans of other checkpoints are not judged
+            judged[key] = count(times)
+    for key in keys - judged.keys():
+        judged[key] = count(())
     return judged

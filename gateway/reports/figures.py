@@ -11,12 +11,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.alarmtests.queries import judge_month
 from gateway.audit.chain import audit_head
 from gateway.compliance.alarm_tests import ButtonMonth, TestResult
-from gateway.compliance.gate_staffing import GateDay
 from gateway.compliance.guards import GuardFlag, SchoolGuards, required_guards
-from gateway.compliance.patrols import PatrolDay
 from gateway.reports.alarms import (
     AlarmFigures,
     AlarmRecord,
@@ -25,8 +22,15 @@ from gateway.reports.alarms import (
     reached_police,
 )
 from gateway.reports.areas import JudgedSchool, district_months, site_total
+from gateway.reports.buttons import judge_buttons
 from gateway.reports.cameras import offline_cameras
-from gateway.reports.days import judge_gate_days, judge_patrol_days, selected_schools
+from gateway.reports.days import (
+    GateDayResult,
+    PatrolDayResult,
+    judge_gate_days,
+    judge_patrol_days,
+    selected_schools,
+)
 from gateway.reports.hazards import HazardFigures, hazard_figures, ticket_histories
 from gateway.reports.indicators import IndicatorFacts, judge_indicators
 from gateway.reports.model import MonthlyReport, Ratio, SchoolMonth
@@ -44,8 +48,8 @@ class SchoolFacts:
     school: School
     guards: SchoolGuards  # the roster on the month's last judged day
     guards_floor: int  # the minimum whatever the pupils: shown when the pupils are unknown
-    gate_days: tuple[GateDay, ...]  # every gate, every judged day
-    patrol_days: tuple[PatrolDay, ...]  # every key checkpoint, every judged day
+    gate_days: tuple[GateDayResult, ...]  # every gate, every judged day
+    patrol_days: tuple[PatrolDayResult, ...]  # every key checkpoint, every judged day
     buttons: tuple[ButtonMonth, ...]
     alarms: AlarmFigures  # emergencies
     reached_police: frozenset[str]  # buttons with an acknowledged test or emergency
@@ -74,7 +78,7 @@ def school_month(facts: SchoolFacts) -> JudgedSchool:
         patrol_days=Ratio(sum(d.compliant for d in facts.patrol_days), len(facts.patrol_days)),
         # Patrols beyond the day's requirement do not make up for a day that fell short.
         patrols=Ratio(
-            sum(min(len(d.counted), d.required) for d in facts.patrol_days),
+            sum(min(d.patrols, d.required) for d in facts.patrol_days),
             sum(d.required for d in facts.patrol_days),
         ),
         alarm_tests=Ratio(sum(b.compliant for b in facts.buttons), len(facts.buttons)),
@@ -119,7 +123,7 @@ async def judge_schools(
     # Tests are judged as they stood at the end of the judged days: a test of today is
     # not in a report that stops at yesterday.
     tests_now = now if period.complete else period.end
-    buttons = await judge_month(
+    buttons = await judge_buttons(
         session, settings, month=period.first, now=tests_now, school_ids=school_ids
     )
     try:
@@ -137,8 +141,8 @@ async def judge_schools(
     offline = await offline_cameras(session, at=period.end, school_ids=school_ids)
 
     buttons_of: dict[str, list[ButtonMonth]] = defaultdict(list)
-    for item in buttons:
-        buttons_of[item.school.id].append(item.month)
+    for school_id, button_month in buttons:
+        buttons_of[school_id].append(button_month)
     alarms_of: dict[str, list[AlarmRecord]] = defaultdict(list)
     for alarm in alarms:
         alarms_of[alarm.school_id].append(alarm)

@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from drivers.mqtt.publisher import MqttPublisher
+from gateway.alarmtests import queries as alarm_test_queries
 from gateway.auth.passwords import hash_password
 from gateway.context import GatewayContext
 from gateway.domain import Role
@@ -132,8 +133,11 @@ async def test_an_announced_test_goes_to_the_police_as_a_test_with_its_notice(
 
 
 async def test_a_buttons_own_test_gets_its_testers_and_one_without_receipt_fails(
-    mosquitto: MosquittoBroker, database: tuple[str, str | None]
+    mosquitto: MosquittoBroker, database: tuple[str, str | None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # One test per query: the receipts and testers must still find their tests when a
+    # city's month is read in slices.
+    monkeypatch.setattr(alarm_test_queries, "KEYS_PER_QUERY", 1)
     async with police_centre() as centre:
         settings = settings_for(mosquitto, database, centre.url)
         async with running(settings) as app, MqttPublisher(mosquitto.url, client_id="btn") as pub:
