@@ -38,10 +38,10 @@ from gateway.patrol.tokens import sign_tag
 from gateway.settings import Settings, parse_settings
 from simulators.qr_photos import TYPICAL, render_qr_photo
 from tests.support.browser import (
-    ARTIFACTS,
     ON_SIGN_IN_PAGE,
     chromium_path,
     fill_sign_in,
+    screenshot,
     served,
     sign_out,
 )
@@ -118,11 +118,6 @@ async def sign_in(page: Page, base: str) -> None:
     await expect(page.locator("#app")).to_be_visible()
     await expect(page.locator("#who")).to_have_text("guard-li · 保安")
     await expect(page.locator("#school")).to_have_text("汾阳市东关中学")
-
-
-async def screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 async def assert_fits_the_width(page: Page) -> None:

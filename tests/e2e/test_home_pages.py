@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+from playwright.async_api import async_playwright, expect
 
 from gateway.app import create_app
 from gateway.commands.users import add_user
@@ -18,8 +18,11 @@ from gateway.settings import Settings, parse_settings
 from tests.support.browser import (
     ARTIFACTS,
     ON_SIGN_IN_PAGE,
+    assert_fits_the_width,
     chromium_path,
     fill_sign_in,
+    phone_page,
+    screenshot,
     served,
     sign_out,
 )
@@ -29,7 +32,6 @@ from tests.support.site import site_tree
 
 pytestmark = pytest.mark.mosquitto
 PASSWORD = "home-password-1"
-PHONE: ViewportSize = {"width": 390, "height": 844}
 # username -> (role, school, the tiles of its home page, where its first tile leads)
 ACCOUNTS: dict[str, tuple[Role, str | None, list[str], str]] = {
     "guard-li": (Role.GUARD, "fy-dongguan-ms", ["guard"], "/guard"),
@@ -54,23 +56,6 @@ def settings_for(broker: MosquittoBroker, tmp_path: Path, police: str) -> Settin
             police_urls={"110": police},
         )
     )
-
-
-async def assert_fits_the_width(page: Page, what: str) -> None:
-    width = await page.evaluate("document.scrollingElement.scrollWidth")
-    assert width <= PHONE["width"], f"{what} is {width} px wide"
-
-
-async def phone_page(browser: Browser) -> Page:
-    context = await browser.new_context(
-        viewport=PHONE,
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-    )
-    return await context.new_page()
 
 
 async def test_each_role_lands_on_its_own_home_page(
@@ -116,10 +101,7 @@ async def test_each_role_lands_on_its_own_home_page(
                             re.compile(r"\d 个门岗还没有值守数据")
                         )
                     await assert_fits_the_width(page, f"{username}'s home")
-                    ARTIFACTS.mkdir(exist_ok=True)
-                    await page.screenshot(
-                        path=str(ARTIFACTS / f"home-{username}-phone.png"), full_page=True
-                    )
+                    await screenshot(page, f"home-{username}-phone.png")
                     await links.first.tap()
                     await expect(page).to_have_url(re.compile(rf"{re.escape(base + first)}\b"))
                     await page.get_by_role("link", name="首页").tap()

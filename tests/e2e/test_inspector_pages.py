@@ -26,7 +26,14 @@ from gateway.commands.users import add_user
 from gateway.domain import Role
 from gateway.settings import Settings, parse_settings
 from gateway.storage.database import create_engine
-from tests.support.browser import ON_SIGN_IN_PAGE, chromium_path, fill_sign_in, served, sign_out
+from tests.support.browser import (
+    ON_SIGN_IN_PAGE,
+    chromium_path,
+    fill_sign_in,
+    screenshot,
+    served,
+    sign_out,
+)
 from tests.support.inspection import (
     FAILED,
     GUARD,
@@ -42,7 +49,6 @@ from tests.support.inspection import (
     inspection_site,
     new_page,
     open_tab,
-    screenshot,
     sign_in,
     wall_clock,
 )

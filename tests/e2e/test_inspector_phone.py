@@ -12,9 +12,17 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, ViewportSize, expect
+from playwright.async_api import expect
 
-from tests.support.browser import ARTIFACTS, ON_SIGN_IN_PAGE, fill_sign_in, sign_out
+from tests.support.browser import (
+    ARTIFACTS,
+    ON_SIGN_IN_PAGE,
+    assert_fits_the_width,
+    fill_sign_in,
+    phone_page,
+    screenshot,
+    sign_out,
+)
 from tests.support.inspection import (
     BROWSER_ZONE,
     INSPECTOR,
@@ -24,39 +32,18 @@ from tests.support.inspection import (
     api_get,
     inspection_site,
     open_tab,
-    screenshot,
     sign_in,
 )
 from tests.support.services import MosquittoBroker
 
 pytestmark = pytest.mark.mosquitto
-PHONE: ViewportSize = {"width": 390, "height": 844}
-
-
-async def phone_page(browser: Browser) -> Page:
-    context = await browser.new_context(
-        viewport=PHONE,
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        locale="zh-CN",
-        timezone_id=BROWSER_ZONE,
-        accept_downloads=True,
-    )
-    return await context.new_page()
-
-
-async def assert_fits_the_width(page: Page) -> None:
-    """No scrolling sideways: nothing is wider than the phone's screen."""
-    width = await page.evaluate("document.scrollingElement.scrollWidth")
-    assert width <= PHONE["width"], f"the page is {width} px wide"
 
 
 async def test_an_inspector_works_through_the_month_on_a_phone(
     mosquitto: MosquittoBroker, postgres_database: tuple[str, str | None], tmp_path: Path
 ) -> None:
     async with inspection_site(mosquitto, postgres_database) as site:
-        page = await phone_page(site.browser)
+        page = await phone_page(site.browser, zone=BROWSER_ZONE, accept_downloads=True)
         await sign_in(page, site.base)
 
         # The compliance calendar, the page's first tab.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, ViewportSize, async_playwright, expect
+from playwright.async_api import async_playwright, expect
 
 from drivers.mqtt.publisher import MqttPublisher
 from gateway.app import create_app
@@ -18,9 +18,11 @@ from gateway.domain import Role
 from simulators.button import press_button
 from tests.e2e.test_police_console import camera, settings_for
 from tests.support.browser import (
-    ARTIFACTS,
     ON_SIGN_IN_PAGE,
+    assert_fits_the_width,
     chromium_path,
+    phone_page,
+    screenshot,
     served,
     sign_in,
     sign_out,
@@ -30,18 +32,6 @@ from tests.support.services import MosquittoBroker
 
 pytestmark = pytest.mark.mosquitto
 PASSWORD = "officer-password-1"
-PHONE: ViewportSize = {"width": 390, "height": 844}
-
-
-async def screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-
-
-async def assert_fits_the_width(page: Page) -> None:
-    """No scrolling sideways: nothing is wider than the phone's screen."""
-    width = await page.evaluate("document.scrollingElement.scrollWidth")
-    assert width <= PHONE["width"], f"the page is {width} px wide"
 
 
 async def test_an_officer_takes_a_press_on_a_phone(
@@ -59,15 +49,7 @@ async def test_an_officer_takes_a_press_on_a_phone(
                 executable_path=executable, args=["--no-sandbox"]
             )
             try:
-                context = await browser.new_context(
-                    viewport=PHONE,
-                    device_scale_factor=2,
-                    is_mobile=True,
-                    has_touch=True,
-                    locale="zh-CN",
-                    timezone_id="Asia/Shanghai",
-                )
-                page = await context.new_page()
+                page = await phone_page(browser)
                 await sign_in(page, base, "/police", "officer", PASSWORD)
                 await expect(page.locator("#who")).to_have_text("officer · 民警")
                 await expect(page.locator("#status")).to_be_visible(timeout=10_000)

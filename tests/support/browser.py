@@ -13,7 +13,7 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from tests.support.services import free_port, missing
 
@@ -22,6 +22,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SIGN_IN_WORDS = {"zh": ("用户名", "密码", "登录"), "en": ("Username", "Password", "Sign in")}
 SIGN_OUT_WORDS = {"zh": "退出", "en": "Sign out"}
 ON_SIGN_IN_PAGE = re.compile(r"/login\?")
+# A phone in portrait (an iPhone 12-15's CSS size), for the flows of police and inspectors.
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def chromium_path() -> str:
@@ -75,3 +77,31 @@ async def sign_out(page: Page, *, lang: str = "zh") -> None:
     """The account bar's sign-out button: the session ends, the sign-in page comes back."""
     await page.get_by_role("button", name=SIGN_OUT_WORDS[lang], exact=True).click()
     await expect(page).to_have_url(ON_SIGN_IN_PAGE)
+
+
+async def phone_page(
+    browser: Browser, *, zone: str = "Asia/Shanghai", accept_downloads: bool = False
+) -> Page:
+    """A page in a new browser context that behaves as a phone: its size, touch, zh-CN."""
+    context = await browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        timezone_id=zone,
+        accept_downloads=accept_downloads,
+    )
+    return await context.new_page()
+
+
+async def assert_fits_the_width(page: Page, what: str = "the page") -> None:
+    """No scrolling sideways: nothing is wider than the phone's screen."""
+    width = await page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= PHONE["width"], f"{what} is {width} px wide"
+
+
+async def screenshot(page: Page, name: str) -> None:
+    """The whole page, kept in test-artifacts/ for a person to look at after the run."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / name), full_page=True)

@@ -37,7 +37,7 @@ from gateway.storage.delivery_outcomes import record_acknowledged
 from gateway.storage.writer import DatabaseWriter
 from gateway.storage.writes import create_alarm, event_key, insert_events
 from simulators.button import press_button
-from tests.support.browser import ARTIFACTS, chromium_path, served
+from tests.support.browser import chromium_path, served
 from tests.support.browser import sign_in as sign_in_on_the_page
 from tests.support.police import RunningCentre, eventually, police_centre
 from tests.support.services import MosquittoBroker
@@ -341,11 +341,6 @@ async def sign_in(page: Page, base: str, username: str = INSPECTOR) -> None:
     await expect(page.get_by_role("heading", name="督导检查 · 护校安园")).to_be_visible()
     await expect(page.locator("#app")).to_be_visible()
     await expect(page.locator("#who")).to_have_text(f"{username} · 督导")
-
-
-async def screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 async def assert_fits_a_phone(page: Page) -> None:
