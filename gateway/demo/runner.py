@@ -111,7 +111,8 @@ async def run_demo(
                 name="demo:police",
             )
             panel = GatePanelOptions(port=_panel_port(settings), seed=PANEL_SEED, speed=PANEL_SPEED)
-            group.create_task(serve_gate_panel(panel), name="demo:gate-panel")
+            simulators = [police_task]
+            simulators.append(group.create_task(serve_gate_panel(panel), name="demo:gate-panel"))
             camera_url = _camera_url(settings)
             if camera_url is not None:
                 camera = CameraOptions(
@@ -119,13 +120,15 @@ async def run_demo(
                     port=camera_url.port or 80,
                     presence_at=_guard_follows_panel(panel),
                 )
-                group.create_task(serve_camera(camera), name="demo:camera")
+                simulators.append(group.create_task(serve_camera(camera), name="demo:camera"))
             for dc09 in settings.police:
                 if isinstance(dc09, SiaDc09Endpoint):
                     receiver = Dc09ReceiverOptions(
                         host=dc09.host, port=dc09.port, key=dc09.key, accounts=None
                     )
-                    group.create_task(serve_dc09_receiver(receiver), name=f"demo:{dc09.id}")
+                    simulators.append(
+                        group.create_task(serve_dc09_receiver(receiver), name=f"demo:{dc09.id}")
+                    )
             gateway_task = group.create_task(server.serve(), name="demo:gateway")
             await police_ready.wait()
             # uvicorn offers no event for "started"; a short poll is enough here.
@@ -164,7 +167,12 @@ async def run_demo(
                         stop.set()
                         patrols.cancel()
                         await presses
-            police_task.cancel()
+            # The gateway has stopped (Ctrl-C, or a fault): so does everything around it. The
+            # simulators are not left to the signal: each uvicorn server in the process takes
+            # SIGINT over and hands it back when it ends, and where the demo was started with
+            # SIGINT ignored (a background job of a script) the last one hands back "ignore".
+            for task in simulators:
+                task.cancel()
 
 
 def _with_camera_references(settings: Settings, directory: Path) -> Settings:
