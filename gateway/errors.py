@@ -24,6 +24,11 @@ class PayloadRejected(GatewayError):
         super().__init__(f"{reason}: {detail}")
 
 
+class UnsafeText(GatewayError):
+    """Text that may not be stored (a lone surrogate, NUL, a control character); the
+    message says which character and where."""
+
+
 class DeviceUnavailable(GatewayError):
     """A device or broker could not be reached."""
 
