@@ -17,6 +17,7 @@ from typing import Any
 
 from bench.city_month import CityMonth, GateReport, Lapse, Press, Scan, SchoolDay
 from gateway.alerts import Alert, AlertKind
+from gateway.domain import content_key
 from gateway.hazards.tickets import HazardStage, new_ticket_id
 from gateway.patrol.reasons import ScanSource
 from gateway.patrol.scans import IncomingScan, check_scan
@@ -30,6 +31,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "events": (
         "id", "school_id", "device_kind", "device_id", "message_id", "kind", "transport",
         "occurred_at", "received_at", "clock_skew_s", "topic", "raw_payload", "guard_id", "tag",
+        "content_key",
     ),
     "patrol_scans": (
         "id", "school_id", "checkpoint_id", "guard_id", "source", "message_id", "tag",
@@ -184,6 +186,7 @@ class Rows(Encoder):
         return (
             self.ids.take("events"), school_id, device_kind, device_id, message_id, kind,
             "mqtt", at, received, (received - at).total_seconds(), topic, text, guard, tag,
+            content_key(kind, at, guard, tag),
         )  # fmt: skip
 
     def day_rows(self, day: SchoolDay) -> Iterator[tuple[str, Row]]:

@@ -111,7 +111,7 @@ def install(output: Path) -> None:
         record["store_start"] = start
         result = await store_once(self, decoded)
         record["store_ms"] = (time.perf_counter_ns() - start) / 1e6
-        for event in result[0]:
+        for event in result.events:
             if event.is_alarm:
                 _mark("stored", event.message_id)
         return result

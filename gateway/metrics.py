@@ -41,7 +41,13 @@ class GatewayMetrics:
         )
         self.events_duplicate = Counter(
             "campus_events_duplicate_total",
-            "Messages dropped as duplicates of a stored (device, id)",
+            "Messages dropped as copies of a stored one (the same device, id and content)",
+            ["transport"],
+            registry=self.registry,
+        )
+        self.events_id_reused = Counter(
+            "campus_events_id_reused_total",
+            "Messages stored under an id their device had used for another message",
             ["transport"],
             registry=self.registry,
         )

@@ -23,7 +23,8 @@ from gateway.hazards.tickets import open_tickets
 from gateway.ingest.camera import CameraIngest
 from gateway.ingest.decode import SiteDirectory
 from gateway.ingest.modbus import ModbusIngest
-from gateway.ingest.pipeline import IngestPipeline, RejectionLog
+from gateway.ingest.pipeline import IngestPipeline
+from gateway.ingest.rejections import RejectionLog
 from gateway.leadership import LeaderElection
 from gateway.linkage.dc09.sender import SiaDc09Sender
 from gateway.linkage.escalation import AlarmEscalation

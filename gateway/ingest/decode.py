@@ -19,8 +19,9 @@ from gateway.domain import (
     EventKind,
     Transport,
 )
-from gateway.errors import PayloadRejected
+from gateway.errors import PayloadRejected, UnsafeText
 from gateway.settings import Settings
+from gateway.text import require_safe_text
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_ID_LENGTH = 128
@@ -186,7 +187,7 @@ def _message_id(value: Any, topic: str, payload: bytes) -> str:
     text = str(value)
     if not text or len(text) > MAX_ID_LENGTH:
         raise PayloadRejected("bad_payload", f"field 'id' must be 1 to {MAX_ID_LENGTH} characters")
-    return text
+    return _safe(text, "id")
 
 
 def _optional_text(body: dict[str, Any], key: str, limit: int) -> str | None:
@@ -197,7 +198,16 @@ def _optional_text(body: dict[str, Any], key: str, limit: int) -> str | None:
         raise PayloadRejected(
             "bad_payload", f"field {key!r} must be text of 1 to {limit} characters"
         )
-    return value
+    return _safe(value, key)
+
+
+def _safe(value: str, key: str) -> str:
+    """Refused here, with the reason, rather than by the database (which would refuse the
+    whole batch it came in)."""
+    try:
+        return require_safe_text(value)
+    except UnsafeText as unsafe:
+        raise PayloadRejected("bad_text", f"field {key!r} {unsafe}") from None
 
 
 def _text(payload: bytes) -> str:

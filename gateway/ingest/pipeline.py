@@ -1,29 +1,33 @@
 """Ingest: decode a batch of MQTT messages, store it in one transaction, then acknowledge
 it to the broker and hand new alarms to the police outbox.
 
-Nothing is acknowledged before it is stored, so the broker keeps what a crash interrupts."""
+Nothing is acknowledged before it is stored, so the broker keeps what a crash interrupts.
+A fault of the database is waited out; a message whose content the database refuses is set
+apart from its batch, refused with its reason and acknowledged, so that it can never hold
+back the messages behind it (another school's alarm among them)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DataError, IntegrityError
 
 from drivers.mqtt.subscriber import InboundMessage
 from gateway.context import GatewayContext
 from gateway.domain import ACTIONABLE_KINDS, SIGNAL_EVENTS, DeviceEvent, DeviceKind
 from gateway.errors import PayloadRejected
 from gateway.ingest.decode import SiteDirectory, StatusChange, decode_message
+from gateway.ingest.rejections import RejectionLog
 from gateway.linkage.outbox import PendingDelivery, PoliceOutbox, pending_delivery
 from gateway.patrol.reasons import ScanSource
 from gateway.patrol.records import ScanOutcome, record_scans
 from gateway.patrol.scans import IncomingScan
+from gateway.storage.faults import WriteFailure, classify_write_failure
 from gateway.storage.models import Alarm, PoliceDelivery
 from gateway.storage.writes import (
     EventKey,
@@ -32,6 +36,7 @@ from gateway.storage.writes import (
     event_key,
     insert_events,
     insert_pictures,
+    reused_ids,
     set_device_online,
 )
 
@@ -41,33 +46,44 @@ Ack = Callable[[InboundMessage], None]
 # Told of the events just stored (after commit), e.g. the live gate-staffing watch.
 StoredListener = Callable[[Sequence[DeviceEvent]], None]
 NewAlarm = tuple[Alarm, list[PoliceDelivery]]
-Stored = tuple[list[DeviceEvent], list[PendingDelivery], bool]
 DB_RETRY_INITIAL_S = 0.2
 DB_RETRY_MAX_S = 5.0
+# A failure neither of the database nor of the content, while the database answers: tried
+# this often before the one message it concerns is refused.
+UNKNOWN_FAILURE_TRIES = 3
+PROBE_TIMEOUT_S = 5.0
 
 
-class RejectionLog:
-    """Logs rejected messages with their reason, at most `per_minute` lines per reason."""
+class ContentRefused(Exception):
+    """Internal: the database refused what this batch holds (not a passing fault)."""
 
-    def __init__(self, per_minute: int = 20) -> None:
-        self._per_minute = per_minute
-        self._window: dict[str, tuple[float, int]] = {}
-
-    def log(self, topic: str, rejection: PayloadRejected) -> None:
-        now = time.monotonic()
-        start, count = self._window.get(rejection.reason, (now, 0))
-        if now - start > 60:
-            start, count = now, 0
-        count += 1
-        self._window[rejection.reason] = (start, count)
-        if count <= self._per_minute:
-            log.warning("rejected %s (%s): %s", topic[:200], rejection.reason, rejection.detail)
-        elif count == self._per_minute + 1:
-            log.warning("more %s rejections this minute are counted, not logged", rejection.reason)
+    def __init__(self, cause: BaseException) -> None:
+        self.cause = cause
+        super().__init__(f"{type(cause).__name__}: {cause}")
 
 
-def reader_scans(events: Sequence[DeviceEvent], ids: dict[EventKey, int]) -> list[IncomingScan]:
-    """The patrol scans among newly stored events from checkpoint readers."""
+@dataclass(slots=True)
+class Stored:
+    """What one store committed: the new events, their deliveries, whether a device's
+    status changed, and the new events stored under a reused id."""
+
+    events: list[DeviceEvent] = field(default_factory=list)
+    deliveries: list[PendingDelivery] = field(default_factory=list)
+    status_changed: bool = False
+    reused: list[DeviceEvent] = field(default_factory=list)
+
+    def add(self, other: Stored) -> None:
+        self.events += other.events
+        self.deliveries += other.deliveries
+        self.status_changed |= other.status_changed
+        self.reused += other.reused
+
+
+def reader_scans(
+    events: Sequence[DeviceEvent], ids: dict[EventKey, int], reused: set[EventKey]
+) -> list[IncomingScan]:
+    """The patrol scans among newly stored events from checkpoint readers. A scan under a
+    reused id is recorded under that id and its content, apart from the earlier scan."""
     return [
         IncomingScan(
             school_id=event.device.school_id,
@@ -76,7 +92,11 @@ def reader_scans(events: Sequence[DeviceEvent], ids: dict[EventKey, int]) -> lis
             scanned_at=event.occurred_at,
             received_at=event.received_at,
             source=ScanSource.READER,
-            message_id=event.message_id,
+            message_id=(
+                f"{event.message_id[:110]}~{event.content_key}"
+                if event_key(event) in reused
+                else event.message_id
+            ),
             reader_checkpoint=event.device.device_id,
             event_id=ids[event_key(event)],
         )
@@ -133,71 +153,106 @@ class IngestPipeline:
                     self._directory, message.topic, message.payload, message.received_at
                 )
             except PayloadRejected as rejection:
-                self._context.metrics.events_rejected.labels(rejection.reason).inc()
-                self._rejections.log(message.topic, rejection)
+                self._refuse(message.topic, message.payload, rejection)
                 continue
             if isinstance(item, StatusChange):
                 decoded.statuses.append(item)
             else:
                 decoded.events.append(item)
-        new_events, deliveries, status_changed = await self._store(decoded)
+        stored = await self._store(decoded)
         for message in batch:
             ack(message)
-        self._after_commit(decoded, new_events, deliveries, status_changed)
+        self._after_commit(decoded, stored)
 
     async def submit(
         self, events: Sequence[DeviceEvent], statuses: Sequence[StatusChange] = ()
     ) -> list[DeviceEvent]:
-        """Store events decoded elsewhere (Modbus, camera): returns once they are committed,
-        with the ones that were new (not duplicates)."""
+        """Store events decoded elsewhere (Modbus, camera, API): returns once they are
+        committed, with the ones that were new (not copies of stored messages)."""
         decoded = DecodedBatch(list(events), list(statuses))
-        new_events, deliveries, status_changed = await self._store(decoded)
-        self._after_commit(decoded, new_events, deliveries, status_changed)
-        return new_events
+        stored = await self._store(decoded)
+        self._after_commit(decoded, stored)
+        return stored.events
+
+    def _refuse(self, topic: str, payload: bytes, rejection: PayloadRejected) -> None:
+        self._context.metrics.events_rejected.labels(rejection.reason).inc()
+        self._rejections.log(topic, rejection, payload)
 
     async def _store(self, decoded: DecodedBatch) -> Stored:
-        """Store a batch; a record the database refuses (not a passing fault) is set aside
-        alone, with a reason, so that it cannot block the others forever."""
+        """Store a batch. If the database refuses its content, each message is stored on
+        its own, so that the one it refuses is refused alone and the rest are kept."""
         if not decoded.events and not decoded.statuses:
-            return [], [], False
+            return Stored()
         try:
             return await self._store_retrying(decoded)
-        except (IntegrityError, DataError) as exc:
+        except ContentRefused as refused:
             if len(decoded.events) + len(decoded.statuses) == 1:
-                # Kept in the log, whole, so that it can be replayed once the cause is fixed.
-                what = (
-                    f"{decoded.events[0].topic} {decoded.events[0].raw_payload!r}"
-                    if decoded.events
-                    else f"status of {decoded.statuses[0].device}"
-                )
-                self._context.metrics.events_rejected.labels("storage_refused").inc()
-                log.error("the database refused %s: %s", what, exc.orig)
-                return [], [], False
-        stored: Stored = ([], [], False)
-        singles = [DecodedBatch(events=[e]) for e in decoded.events] + [
-            DecodedBatch(statuses=[s]) for s in decoded.statuses
-        ]
-        for single in singles:
-            events, deliveries, changed = await self._store(single)
-            stored = (stored[0] + events, stored[1] + deliveries, stored[2] or changed)
+                self._refuse_stored(decoded, refused)
+                return Stored()
+        stored = Stored()
+        for event in decoded.events:
+            stored.add(await self._store(DecodedBatch(events=[event])))
+        for status in decoded.statuses:
+            stored.add(await self._store(DecodedBatch(statuses=[status])))
         return stored
 
+    def _refuse_stored(self, decoded: DecodedBatch, refused: ContentRefused) -> None:
+        if not decoded.events:
+            status = decoded.statuses[0]
+            log.error("the database refused the status of %s: %s", status.device, refused)
+            self._context.metrics.events_rejected.labels("storage_refused").inc()
+            return
+        event = decoded.events[0]
+        if event.is_alarm:
+            # Not forwarded: said as loudly as the log can, with the copy to send again.
+            log.error(
+                "ALARM NOT STORED: the database refused %s %s of %s/%s; it is not forwarded",
+                event.kind,
+                ascii(event.message_id),
+                event.device.school_id,
+                event.device.device_id,
+            )
+        self._refuse(
+            event.topic,
+            event.raw_payload.encode("utf-8", "surrogatepass"),
+            PayloadRejected("storage_refused", f"the database refused it: {refused}"),
+        )
+
     async def _store_retrying(self, decoded: DecodedBatch) -> Stored:
+        """`_store_once` until it commits, waiting out the database's faults; raises
+        ContentRefused when the database refuses the batch's content."""
         delay = DB_RETRY_INITIAL_S
+        unknown = 0
         while True:
             try:
                 result = await self._store_once(decoded)
-            except (IntegrityError, DataError):
-                raise
-            except Exception as exc:  # whatever else the database driver raised: keep the batch
-                self._context.health.report(
-                    "database", up=False, detail=f"{type(exc).__name__}: {exc}"
-                )
+            except Exception as exc:  # whatever the database driver raised: judged below
+                failure = classify_write_failure(exc)
+                if failure is WriteFailure.CONTENT:
+                    raise ContentRefused(exc) from exc
+                if failure is WriteFailure.UNKNOWN and await self._database_answers():
+                    unknown += 1
+                    if unknown >= UNKNOWN_FAILURE_TRIES:
+                        raise ContentRefused(exc) from exc
+                else:
+                    self._context.health.report(
+                        "database", up=False, detail=f"{type(exc).__name__}: {exc}"
+                    )
                 await asyncio.sleep(delay)
                 delay = min(DB_RETRY_MAX_S, delay * 2)
                 continue
             self._context.health.report("database", up=True, detail="writing")
             return result
+
+    async def _database_answers(self) -> bool:
+        """Whether the database answers a trivial query now: it tells a failure of this
+        content from a database that is away."""
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT_S):
+                await self._context.writer.run(lambda c: c.execute(text("SELECT 1")).scalar())
+        except Exception:  # any failure of the probe means: not answering
+            return False
+        return True
 
     async def _store_once(self, decoded: DecodedBatch) -> Stored:
         settings = self._context.settings
@@ -207,13 +262,14 @@ class IngestPipeline:
 
         def store(
             connection: Connection,
-        ) -> tuple[list[DeviceEvent], list[tuple[Alarm, list[PoliceDelivery]]], int | None]:
+        ) -> tuple[list[DeviceEvent], list[NewAlarm], int | None, list[DeviceEvent]]:
             scans.clear()  # a retried transaction starts again
             ids = insert_events(connection, decoded.events)
             new_events = _first_of_each(decoded.events, ids)
+            reused = reused_ids(connection, ids)
             insert_pictures(connection, new_events, ids)
             # A reader's scan is checked and kept with its event, in the same transaction.
-            scans.extend(record_scans(connection, settings, reader_scans(new_events, ids)))
+            scans.extend(record_scans(connection, settings, reader_scans(new_events, ids, reused)))
             alarms = []
             for event in new_events:
                 if event.is_alarm:
@@ -244,10 +300,11 @@ class IngestPipeline:
                     connection, status.device, online=status.online, at=status.received_at
                 )
             online = count_online(connection) if changed else None
-            return new_events, alarms, online
+            reused_events = [e for e in new_events if event_key(e) in reused]
+            return new_events, alarms, online, reused_events
 
         urgent = any(event.is_alarm for event in decoded.events)
-        new_events, alarms, online = await self._context.writer.run(store, urgent=urgent)
+        new_events, alarms, online, reused = await self._context.writer.run(store, urgent=urgent)
         for outcome in scans:
             verdict = outcome.verdict.reason or "accepted"
             self._context.metrics.patrol_scans.labels(outcome.scan.source.value, verdict).inc()
@@ -256,28 +313,33 @@ class IngestPipeline:
         ]
         if online is not None:
             self._context.metrics.devices_online.set(online)
-        return new_events, deliveries, online is not None
+        return Stored(new_events, deliveries, online is not None, reused)
 
-    def _after_commit(
-        self,
-        decoded: DecodedBatch,
-        new_events: list[DeviceEvent],
-        deliveries: list[PendingDelivery],
-        status_changed: bool,
-    ) -> None:
+    def _after_commit(self, decoded: DecodedBatch, stored: Stored) -> None:
         metrics = self._context.metrics
+        new_events = stored.events
         alarms = {
             d.alarm.alarm_id: d.source
-            for d in deliveries
+            for d in stored.deliveries
             if d.source is not None and d.source.kind in ACTIONABLE_KINDS
         }
-        self._outbox.submit(deliveries, list(alarms.values()))
+        self._outbox.submit(stored.deliveries, list(alarms.values()))
         if len(decoded.events) > len(new_events):
             duplicates = Counter(e.transport.value for e in decoded.events)
             duplicates.subtract(e.transport.value for e in new_events)
             for transport, count in duplicates.items():
                 if count > 0:
                     metrics.events_duplicate.labels(transport).inc(count)
+        for event in stored.reused:
+            metrics.events_id_reused.labels(event.transport.value).inc()
+            log.warning(
+                "%s/%s reused id %s for another message (%s at %s): stored as its own event",
+                event.device.school_id,
+                event.device.device_id,
+                ascii(event.message_id),
+                event.kind,
+                event.occurred_at.isoformat(),
+            )
         ingested = Counter((e.kind.value, e.transport.value) for e in new_events)
         for (kind, transport), count in ingested.items():
             metrics.events_ingested.labels(kind, transport).inc(count)
@@ -294,7 +356,7 @@ class IngestPipeline:
             for listener in self._listeners:
                 listener(new_events)
         if self._context.bus.listened:
-            self._publish(decoded, new_events, status_changed)
+            self._publish(decoded, new_events, stored.status_changed)
 
     def _publish(
         self, decoded: DecodedBatch, new_events: list[DeviceEvent], status_changed: bool

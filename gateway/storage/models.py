@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from gateway.domain import content_key
+
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -76,13 +78,27 @@ class Device(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+def _content_key_of_row(context: Any) -> str:
+    """The key of a row inserted without one (the ingest path passes it)."""
+    row = context.get_current_parameters()
+    at = row["occurred_at"]
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at  # SQLite's bound value
+    return content_key(row["kind"], at, row.get("guard_id"), row.get("tag"))
+
+
 class Event(Base):
     """Every ingested event, as received (the raw payload is kept for audits)."""
 
     __tablename__ = "events"
     __table_args__ = (
+        # A message is a copy only if it repeats the device, the id and the content.
         UniqueConstraint(
-            "school_id", "device_kind", "device_id", "message_id", name="uq_events_message"
+            "school_id",
+            "device_kind",
+            "device_id",
+            "message_id",
+            "content_key",
+            name="uq_events_message_content",
         ),
         Index("ix_events_device_time", "school_id", "device_kind", "device_id", "occurred_at"),
         Index("ix_events_kind_time", "kind", "occurred_at"),
@@ -93,6 +109,10 @@ class Event(Base):
     device_kind: Mapped[str] = mapped_column(String(16))
     device_id: Mapped[str] = mapped_column(String(64))
     message_id: Mapped[str] = mapped_column(String(128))
+    # `DeviceEvent.content_key`; derived from the audited columns, so not audited itself.
+    content_key: Mapped[str] = mapped_column(
+        String(16), default=_content_key_of_row, info={"audited": False}
+    )
     kind: Mapped[str] = mapped_column(String(16))
     transport: Mapped[str] = mapped_column(String(16))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)

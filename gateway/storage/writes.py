@@ -1,10 +1,10 @@
 """What the runtime writes, as functions of a `Connection` (run by `DatabaseWriter`):
-events (each (device, id) once), alarms with their police deliveries, and device status
-(delivery outcomes are in `delivery_outcomes`). Core statements: this is the alarm path, the
-ORM's flush costs more than the inserts. The alarm path's statements are built once
-(`@cache`), their values passed at execution: building one (`insert(...).values(...)`, a
-`select(...).where(...)`) and compiling its new form cost more than running it, several
-milliseconds a press on a slow core."""
+events (each message once: the same device, id and content), alarms with their police
+deliveries, and device status (delivery outcomes are in `delivery_outcomes`). Core
+statements: this is the alarm path, the ORM's flush costs more than the inserts. The alarm
+path's statements are built once (`@cache`), their values passed at execution: building one
+(`insert(...).values(...)`, a `select(...).where(...)`) and compiling its new form cost more
+than running it, several milliseconds a press on a slow core."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ from gateway.settings import AlarmButton, School
 from gateway.storage.leases import claim_new
 from gateway.storage.models import Alarm, Device, Event, PoliceDelivery, Snapshot, TestNotice
 
-EventKey = tuple[str, str, str, str]
+# (school, device kind, device, message id, content key): one stored message.
+EventKey = tuple[str, str, str, str, str]
 
 EVENTS = cast(Table, Event.__table__)
 ALARMS = cast(Table, Alarm.__table__)
@@ -37,7 +38,7 @@ NOTICES = cast(Table, TestNotice.__table__)
 
 def event_key(event: DeviceEvent) -> EventKey:
     ref = event.device
-    return (ref.school_id, ref.kind.value, ref.device_id, event.message_id)
+    return (ref.school_id, ref.kind.value, ref.device_id, event.message_id, event.content_key)
 
 
 def lane_of(alarm: Alarm) -> str:
@@ -55,14 +56,38 @@ def new_alarm_id(received_at: datetime) -> str:
 
 @cache
 def _insert_events(dialect: str) -> Insert:
-    """Insert events, skipping a (device, message id) already stored; the new rows' ids."""
+    """Insert events, skipping a message (device, id, content) already stored; the new rows'
+    ids."""
     c = EVENTS.c
     statement: Insert
     if dialect == "postgresql":
-        statement = postgresql.insert(EVENTS).on_conflict_do_nothing(constraint="uq_events_message")
+        statement = postgresql.insert(EVENTS).on_conflict_do_nothing(
+            constraint="uq_events_message_content"
+        )
     else:
         statement = sqlite.insert(EVENTS).on_conflict_do_nothing()
-    return statement.returning(c.id, c.school_id, c.device_kind, c.device_id, c.message_id)
+    return statement.returning(
+        c.id, c.school_id, c.device_kind, c.device_id, c.message_id, c.content_key
+    )
+
+
+@cache
+def _ids_stored_twice() -> Select[Any]:
+    """Of the (device, message id) pairs named, those with more than one stored message,
+    with the row of the first. The IN lists over-approximate the pairs (the caller
+    intersects); each runs on the unique key's leading columns."""
+    c = EVENTS.c
+    return (
+        select(c.school_id, c.device_kind, c.device_id, c.message_id, func.min(c.id).label("first"))
+        .where(
+            c.school_id.in_(bindparam("schools", expanding=True)),
+            c.device_kind.in_(bindparam("kinds", expanding=True)),
+            c.device_id.in_(bindparam("devices", expanding=True)),
+            c.message_id.in_(bindparam("message_ids", expanding=True)),
+        )
+        .group_by(c.school_id, c.device_kind, c.device_id, c.message_id)
+        .having(func.count() > 1)
+    )
 
 
 @cache
@@ -102,12 +127,34 @@ def insert_events(connection: Connection, events: Sequence[DeviceEvent]) -> dict
     for event in events:
         rows.setdefault(event_key(event), _event_row(event))
     result = connection.execute(_insert_events(connection.dialect.name), list(rows.values()))
-    ids = {(r.school_id, r.device_kind, r.device_id, r.message_id): r.id for r in result}
+    ids = {
+        (r.school_id, r.device_kind, r.device_id, r.message_id, r.content_key): r.id for r in result
+    }
     # Digested from the values inserted (what the row holds), not read back: this is the
     # telemetry path, thousands of rows a second.
     stored = ({**rows[key], "id": event_id} for key, event_id in ids.items())
     journal_rows(connection, EVENTS, stored, action=EntryAction.INSERT)
     return ids
+
+
+def reused_ids(connection: Connection, new: dict[EventKey, int]) -> set[EventKey]:
+    """Of the messages just stored, those whose id the device had already used for another
+    message (`id_reused`): the first message under an id is not, those after it are. An id
+    the gateway derived from the content (`h:`) cannot be."""
+    named = [key for key in new if not key[3].startswith("h:")]
+    if not named:
+        return set()
+    found = connection.execute(
+        _ids_stored_twice(),
+        {
+            "schools": sorted({key[0] for key in named}),
+            "kinds": sorted({key[1] for key in named}),
+            "devices": sorted({key[2] for key in named}),
+            "message_ids": sorted({key[3] for key in named}),
+        },
+    )
+    first = {(r.school_id, r.device_kind, r.device_id, r.message_id): r.first for r in found}
+    return {key for key in named if new[key] > first.get(key[:4], new[key])}
 
 
 def insert_pictures(
@@ -136,6 +183,7 @@ def _event_row(event: DeviceEvent) -> dict[str, Any]:
         "device_kind": event.device.kind.value,
         "device_id": event.device.device_id,
         "message_id": event.message_id,
+        "content_key": event.content_key,
         "kind": event.kind.value,
         "transport": event.transport.value,
         "occurred_at": event.occurred_at,

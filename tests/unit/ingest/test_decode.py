@@ -259,6 +259,31 @@ def test_any_input_is_decoded_or_rejected_never_crashes(topic: str, body: bytes)
             assert rejection.reason
 
 
+ALARM_TOPIC = "city/campus/fy-dongguan-ms/alarm/btn-north/event"
+SCAN_TOPIC = "city/campus/fy-dongguan-ms/checkpoint/cp-dorm/scan"
+
+
+@pytest.mark.parametrize(
+    "topic, body, said",
+    [
+        # JSON escapes: valid JSON and valid UTF-8, text no database can store or no id needs.
+        (ALARM_TOPIC, b'{"event": "press", "ts": "%s", "id": "\\ud800"}', "'id' holds a lone"),
+        (ALARM_TOPIC, b'{"event": "press", "ts": "%s", "id": "a\\u0000"}', "'id' holds the NUL"),
+        (ALARM_TOPIC, b'{"event": "press", "ts": "%s", "id": "a\\u001b"}', "U+001B"),
+        (SCAN_TOPIC, b'{"guard": "\\udfff", "tag": "t", "ts": "%s"}', "'guard' holds a lone"),
+        (SCAN_TOPIC, b'{"guard": "g", "tag": "t\\u0000", "ts": "%s"}', "'tag' holds the NUL"),
+        (SCAN_TOPIC, b'{"guard": "g\\u0085", "tag": "t", "ts": "%s"}', "U+0085"),
+    ],
+)
+def test_unsafe_text_is_refused_at_decode(
+    directory: SiteDirectory, topic: str, body: bytes, said: str
+) -> None:
+    with pytest.raises(PayloadRejected) as caught:
+        decode_message(directory, topic, body % GOOD_TS.encode(), RECEIVED)
+    assert caught.value.reason == "bad_text"
+    assert said in caught.value.detail
+
+
 def test_offsets_other_than_china_are_respected() -> None:
     moment = parse_device_time("2026-11-23T00:30:00-05:00")
     assert moment == datetime(2026, 11, 23, 5, 30, tzinfo=UTC)
