@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, cast
 
 import httpx
 
 from gateway.errors import DeliveryFailed
 from gateway.linkage.signing import sign
 from gateway.settings import WebhookEndpoint
+
+ANSWER_READ_LIMIT = 4096  # bytes of an endpoint's answer read at most; the rest is never read
+RECEIPT_CHARS = 500  # characters of it kept as the receipt
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +47,13 @@ class AlarmSender(Protocol):
 
 
 class WebhookSender:
-    """HTTPS JSON POST with an HMAC signature (spec 4.1). Any 2xx acknowledges."""
+    """HTTPS JSON POST with an HMAC signature (spec 4.1). Any 2xx acknowledges.
+
+    One attempt has one deadline, the endpoint's `timeout_s`, for everything: a connection
+    from the pool, connecting, sending and reading the answer (httpx's own timeout is per
+    read, which an endpoint trickling a byte at a time never reaches). At most
+    `ANSWER_READ_LIMIT` bytes of the answer are read, then the connection is closed: a 2xx
+    with a huge body still acknowledges, and its first characters are the receipt."""
 
     def __init__(self, endpoint: WebhookEndpoint, client: httpx.AsyncClient | None = None) -> None:
         self.endpoint = endpoint
@@ -66,16 +78,25 @@ class WebhookSender:
             "Idempotency-Key": alarm.alarm_id,
             "X-Campus-Timestamp": timestamp,
             "X-Campus-Signature": sign(self.endpoint.secret, timestamp, alarm.body),
+            # The answer is read raw and capped: a compressed one would expand past the cap.
+            "Accept-Encoding": "identity",
         }
+        deadline = self.endpoint.timeout_s
+        phase = "waiting for the answer"
         try:
-            response = await self._client.post(
-                self.endpoint.url, content=alarm.body, headers=headers
-            )
-        except httpx.TimeoutException as exc:
-            raise DeliveryFailed(f"no answer within {self.endpoint.timeout_s}s") from exc
+            async with (
+                asyncio.timeout(deadline),
+                self._client.stream(
+                    "POST", self.endpoint.url, content=alarm.body, headers=headers
+                ) as response,
+            ):
+                phase = f"reading the HTTP {response.status_code} answer"
+                head = await read_at_most(response, ANSWER_READ_LIMIT)
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise DeliveryFailed(f"no complete answer within {deadline:g} s ({phase})") from exc
         except httpx.HTTPError as exc:
             raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
-        text = response.text[:500]
+        text = head.decode(response.encoding or "utf-8", errors="replace")[:RECEIPT_CHARS]
         if not response.is_success:
             raise DeliveryFailed(
                 f"HTTP {response.status_code}: {text}", status=response.status_code
@@ -84,3 +105,16 @@ class WebhookSender:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+async def read_at_most(response: httpx.Response, limit: int) -> bytes:
+    """The first `limit` bytes of the body as sent (no decoding), or all of a shorter one."""
+    head = bytearray()
+    # httpx makes it an async generator: closed here, not by the garbage collector.
+    raw = cast(AsyncGenerator[bytes, None], response.aiter_raw())
+    async with contextlib.aclosing(raw) as chunks:
+        async for chunk in chunks:
+            head += chunk[: limit - len(head)]
+            if len(head) >= limit:
+                break
+    return bytes(head)

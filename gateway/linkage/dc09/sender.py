@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -32,6 +32,9 @@ LinkCallback = Callable[[bool, str], None]
 Clock = Callable[[], datetime]
 REMEMBERED_ALARMS = 1024  # alarm id -> sequence number, for retries
 CLOCK_RESOLUTION_S = 2.0  # timestamps have whole seconds
+# Unreadable or unrelated frames skipped in one attempt before it fails: a receiver answers
+# each message once, so more than a few is a flood, not a late answer.
+MAX_IGNORED = 64
 
 
 def utc_now() -> datetime:
@@ -185,7 +188,7 @@ class SiaDc09Sender:
     async def _request(self, frame: bytes, message: Message) -> Message:
         timeout = self.endpoint.timeout_s
         phase = "connecting to"
-        ignored: list[str] = []
+        ignored: deque[str] = deque(maxlen=3)  # the last few, for the failure's detail
         try:
             async with asyncio.timeout(timeout):
                 for retry in (False, True):
@@ -202,7 +205,7 @@ class SiaDc09Sender:
                         log.info("DC-09 %s: connection lost, reconnecting", self.endpoint_id)
                         phase = "connecting to"
         except TimeoutError:
-            also = f"; ignored: {'; '.join(ignored[-3:])}" if ignored else ""
+            also = f"; ignored: {'; '.join(ignored)}" if ignored else ""
             raise DeliveryFailed(
                 f"no answer within {timeout:g}s ({phase} {self._where}){also}"
             ) from None
@@ -224,14 +227,18 @@ class SiaDc09Sender:
         if link is not None:
             await link.close()
 
-    async def _answer(self, link: Link, message: Message, ignored: list[str]) -> Message:
-        """The first answer to `message`; unreadable and unrelated frames are skipped."""
-        while True:
+    async def _answer(self, link: Link, message: Message, ignored: deque[str]) -> Message:
+        """The first answer to `message`; unreadable and unrelated frames are skipped, up to
+        `MAX_IGNORED` (only the first unreadable one is logged)."""
+        logged = False
+        for _ in range(MAX_IGNORED):
             raw = await link.receive()
             try:
                 answer = parse(raw, self._key)
             except FrameError as exc:
-                log.info("DC-09 %s: unreadable answer ignored: %s", self.endpoint_id, exc)
+                if not logged:
+                    log.info("DC-09 %s: unreadable answer ignored: %s", self.endpoint_id, exc)
+                    logged = True
                 ignored.append(str(exc))
                 continue
             if answer.token == Token.NAK:
@@ -240,6 +247,10 @@ class SiaDc09Sender:
                 ignored.append(f"{answer.token} seq {answer.seq:04d} account {answer.account}")
                 continue
             return answer
+        raise DeliveryFailed(
+            f"{MAX_IGNORED} unreadable or unrelated answers from {self._where} to seq "
+            f"{message.seq:04d}; the last ones: {'; '.join(ignored)}"
+        )
 
     def _judge(self, message: Message, answer: Message) -> Message:
         if answer.token == Token.ACK:
