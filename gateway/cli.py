@@ -7,13 +7,16 @@ import logging
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from gateway.domain import Role
 from gateway.errors import ConfigError, GatewayError
 from gateway.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from gateway.commands.accounts import Changed
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Campus security gateway (护校安园)"
@@ -194,6 +197,67 @@ def user_add(
     except GatewayError as exc:
         raise _fail(exc) from exc
     typer.echo(f"{'created' if created else 'updated'} {role} {username}")
+
+
+UsernameOption = Annotated[str, typer.Option(help="The account")]
+
+
+@user_app.command("list")
+def user_list(config: ConfigOption) -> None:
+    """Every account: its role, what it sees, whether it may sign in, when it was made and
+    last changed. No password or token is shown."""
+    from gateway.commands.accounts import describe_accounts, list_accounts
+
+    settings = _load(config)
+    try:
+        accounts = asyncio.run(list_accounts(settings))
+    except GatewayError as exc:
+        raise _fail(exc) from exc
+    for line in describe_accounts(accounts, settings.gateway.zone):
+        typer.echo(line)
+
+
+@user_app.command("disable")
+def user_disable(config: ConfigOption, username: UsernameOption) -> None:
+    """Stop an account signing in: its tokens and web sessions end at once. `user enable`
+    lets it sign in again (with the same password); `user add` resets it."""
+    from gateway.commands.accounts import set_enabled
+
+    _change_account(config, lambda settings: set_enabled(settings, username, enabled=False))
+
+
+@user_app.command("enable")
+def user_enable(config: ConfigOption, username: UsernameOption) -> None:
+    """Let a disabled account sign in again (tokens from before stay ended)."""
+    from gateway.commands.accounts import set_enabled
+
+    _change_account(config, lambda settings: set_enabled(settings, username, enabled=True))
+
+
+@user_app.command("remove")
+def user_remove(config: ConfigOption, username: UsernameOption) -> None:
+    """Delete an account: its tokens and web sessions end at once. The records it made keep
+    its name; `user add` may use the name again, for a new account."""
+    from gateway.commands.accounts import remove_account
+
+    _change_account(config, lambda settings: remove_account(settings, username))
+
+
+def _change_account(
+    config: Path, change: Callable[[Settings], Coroutine[Any, Any, Changed]]
+) -> None:
+    settings = _load(config)
+    try:
+        changed = asyncio.run(change(settings))
+    except GatewayError as exc:
+        raise _fail(exc) from exc
+    account = changed.account
+    if changed.unchanged:
+        typer.echo(f"{account.role} {account.username} was already {changed.change}")
+        return
+    ended = changed.sessions_ended
+    sessions = f", {ended} web session(s) ended" if ended else ""
+    typer.echo(f"{changed.change} {account.role} {account.username}{sessions}")
 
 
 @audit_app.command("verify")

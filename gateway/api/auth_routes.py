@@ -92,6 +92,7 @@ async def sign_in(
         now=datetime.now(UTC),
         station=user.station,
         district=user.district,
+        epoch=user.token_epoch,
     )
     log.info("%s %r signed in", role, user.username)
     return TokenOut(

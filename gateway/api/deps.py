@@ -71,9 +71,11 @@ def unprocessable(
 async def principal_for_token(
     context: GatewayContext, session: AsyncSession, token: str | None
 ) -> Principal:
-    """The caller. The account is read again on every request so that a disabled account, or
-    one whose role or scope (school, police station, district) changed, is refused at once
-    rather than when its token expires."""
+    """The caller. The account is read again on every request (one query, by its unique
+    username) so that a token of a removed or disabled account, or one issued before the
+    account last changed (its epoch: a reset password, a new role or scope), is refused at
+    once rather than when it expires. Role and scope are compared too, for an account
+    changed by a gateway from before the epochs (0014), which left its epoch as it was."""
     if token is None:
         raise unauthorized(
             "not signed in: send Authorization: Bearer <token>, or sign in on the pages"
@@ -93,6 +95,7 @@ async def principal_for_token(
         or user.school_id != principal.school_id
         or user.station != principal.station
         or user.district != principal.district
+        or user.token_epoch != principal.epoch
     ):
         raise unauthorized("the account has changed or been disabled: sign in again")
     return principal
@@ -101,8 +104,9 @@ async def principal_for_token(
 async def principal_for_session(
     context: GatewayContext, session: AsyncSession, session_token: str
 ) -> Principal:
-    """The account signed in on the pages with this session cookie, as it is now: a changed
-    role or scope applies at once, a disabled account or an ended session is a 401."""
+    """The account signed in on the pages with this session cookie. A session started before
+    the account last changed (its epoch), of a disabled or removed account, or ended, is a
+    401; a role or scope changed by a gateway from before the epochs applies at once."""
     now = datetime.now(UTC)
     try:
         web_session = await WebSessionRepository(session).active(token_hash(session_token), now=now)
@@ -111,6 +115,8 @@ async def principal_for_session(
         raise unauthorized("the session has ended: sign in again") from None
     if user.disabled:
         raise unauthorized("the account has been disabled")
+    if web_session.account_epoch != user.token_epoch:
+        raise unauthorized("the account has changed: sign in again")
     return Principal(
         username=user.username,
         role=Role(user.role),

@@ -1,9 +1,15 @@
-"""API bearer tokens: JWT signed with HS256, checked against an injected clock."""
+"""API bearer tokens: JWT signed with HS256, checked against an injected clock.
+
+A token carries its account's epoch (`users.token_epoch`): a random value the account gets
+when it is made and again at every change (a reset password, a new role or scope, disabling,
+enabling). A token whose epoch is not the account's current one is refused, so a change ends
+every token issued before it, and a username removed and made again is another account."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,10 +34,19 @@ class Principal:
     # A police account of one station, an inspector of one district (None: city level).
     station: str | None = None
     district: str | None = None
+    # The account's epoch when the token was issued (None: the account had none yet, or the
+    # principal is a web session's, which is checked against the account instead).
+    epoch: str | None = None
 
     def has_role(self, *roles: Role) -> bool:
         """Admin passes every role check."""
         return self.role is Role.ADMIN or self.role in roles
+
+
+def new_epoch() -> str:
+    """A fresh account epoch: random, so that it never repeats, not even for an account
+    removed and made again under the same name (a counter would start over)."""
+    return secrets.token_urlsafe(16)
 
 
 def _signing_key(secret: str) -> bytes:
@@ -50,6 +65,7 @@ def issue_token(
     now: datetime,
     station: str | None = None,
     district: str | None = None,
+    epoch: str | None = None,
 ) -> str:
     claims: dict[str, Any] = {
         "iss": ISSUER,
@@ -58,6 +74,7 @@ def issue_token(
         "school": school_id,
         "station": station,
         "district": district,
+        "epoch": epoch,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=ttl_s)).timestamp()),
     }
@@ -82,7 +99,9 @@ def decode_token(secret: str, token: str, *, now: datetime | None = None) -> Pri
         raise AuthError("invalid token: malformed claims")
     # A token from before the scopes has no station or district claim: it is checked against
     # the account on every request, so a scoped account's old token is refused there.
-    scope = {name: claims.get(name) for name in ("school", "station", "district")}
+    # A token from before the epochs has none: it matches an account that has had no change
+    # since (its epoch is NULL) and no other.
+    scope = {name: claims.get(name) for name in ("school", "station", "district", "epoch")}
     for name, value in scope.items():
         if value is not None and not isinstance(value, str):
             raise AuthError(f"invalid token: malformed {name}")
@@ -99,4 +118,5 @@ def decode_token(secret: str, token: str, *, now: datetime | None = None) -> Pri
         expires_at=expires_at,
         station=scope["station"],
         district=scope["district"],
+        epoch=scope["epoch"],
     )

@@ -1,5 +1,5 @@
 """`campus-gateway user add`: create an account, or reset its password, role and scope (its
-school, police station or district)."""
+school, police station or district), which ends its tokens and web sessions."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.auth.passwords import hash_password
+from gateway.commands.accounts import Account, AccountChange, record_change
 from gateway.domain import Role
 from gateway.errors import GatewayError, StorageError
 from gateway.settings import Settings
@@ -143,6 +144,9 @@ async def add_user(
         async with create_sessionmaker(engine)() as session:
             session.info["actor"] = "cli"
             created = await store_account(session, username, password_hash, role, scope)
+            account = Account.of(await UserRepository(session).get_by_username(username))
+            change = AccountChange.CREATED if created else AccountChange.RESET
+            await record_change(session, account, change, now=datetime.now(UTC))
             await session.commit()
     except (SQLAlchemyError, OSError) as exc:
         raise StorageError(f"cannot store the account in the database: {exc}") from exc
@@ -164,7 +168,8 @@ async def store_account(
         station=scope.station,
         district=scope.district,
     )
-    # A reset password signs the account out of every browser: whoever knew the old one
-    # must not stay signed in on the pages (bearer tokens check the account on each call).
+    # A reset gives the account a new epoch, which ends its bearer tokens and web sessions
+    # (whoever knew the old password must not stay signed in); the sessions are marked ended
+    # too. A username removed and made again is signed out the same way.
     await WebSessionRepository(session).end_all(username, now=datetime.now(UTC))
     return created

@@ -225,6 +225,11 @@ class User(Base):
     # NULL is city level. Nullable, so the rows written before keep their audit digests.
     station: Mapped[str | None] = mapped_column(String(64), nullable=True)
     district: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Random, new at every change of the account; its tokens and web sessions carry it and
+    # are refused once it changed (gateway/auth/tokens.py). NULL in the rows from before
+    # 0014 until their first change, and the last change's time with it.
+    token_epoch: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class WebSession(Base):
@@ -240,6 +245,8 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The account's epoch at sign-in (`users.token_epoch`): the session ends with it.
+    account_epoch: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class Snapshot(Base):

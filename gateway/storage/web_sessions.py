@@ -16,15 +16,24 @@ class WebSessionRepository:
         self.session = session
 
     async def start(
-        self, token_hash: str, username: str, *, now: datetime, ttl_s: int
+        self,
+        token_hash: str,
+        username: str,
+        *,
+        account_epoch: str | None,
+        now: datetime,
+        ttl_s: int,
     ) -> WebSession:
-        """Record a new sign-in; sessions that ended or expired more than a day ago go."""
+        """Record a new sign-in of the account as it is now (its epoch, `users.token_epoch`:
+        the session ends when the account changes); sessions that ended or expired more than
+        a day ago go."""
         await self.session.execute(
             delete(WebSession).where(WebSession.expires_at < now - timedelta(days=1))
         )
         row = WebSession(
             token_hash=token_hash,
             username=username,
+            account_epoch=account_epoch,
             created_at=now,
             expires_at=now + timedelta(seconds=ttl_s),
         )
@@ -50,7 +59,7 @@ class WebSessionRepository:
         )
 
     async def end_all(self, username: str, *, now: datetime) -> int:
-        """Sign an account out on every browser (its password or scope changed)."""
+        """Sign an account out on every browser (it was changed, disabled or removed)."""
         result = await self.session.execute(
             update(WebSession)
             .where(WebSession.username == username, WebSession.ended_at.is_(None))

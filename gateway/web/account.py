@@ -208,7 +208,11 @@ def build_account_router(templates: Jinja2Templates) -> APIRouter:
             session_token = new_token()
             ttl_s = context.settings.gateway.token_ttl_s
             await WebSessionRepository(session).start(
-                token_hash(session_token), user.username, now=datetime.now(UTC), ttl_s=ttl_s
+                token_hash(session_token),
+                user.username,
+                account_epoch=user.token_epoch,
+                now=datetime.now(UTC),
+                ttl_s=ttl_s,
             )
             await session.commit()
         log.info("%s %r signed in on the pages", user.role, user.username)

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 from alembic import command
-from sqlalchemy import Table, insert, text
+from sqlalchemy import Table, column, insert, table, text
 from sqlalchemy.engine import Connection
 
 from gateway.audit.digest import EntryAction
@@ -62,7 +62,7 @@ def as_event(
 
 def insert_at_0013(connection: Connection, events: list[DeviceEvent]) -> None:
     """Events as the gateway stored them before 0015 (no content key), journalled as it did."""
-    columns = [column for column in EVENTS.c if column.key != "content_key"]
+    before = table("events", *(column(c.key, c.type) for c in EVENTS.c if c.key != "content_key"))
     for event in events:
         row = {
             "school_id": event.device.school_id,
@@ -79,7 +79,7 @@ def insert_at_0013(connection: Connection, events: list[DeviceEvent]) -> None:
             "guard_id": event.guard_id,
             "tag": event.tag,
         }
-        stored = connection.execute(insert(EVENTS).values(row).returning(*columns)).all()
+        stored = connection.execute(insert(before).values(row).returning(*before.c)).all()
         journal_rows(connection, EVENTS, stored, action=EntryAction.INSERT)
 
 
@@ -104,7 +104,7 @@ async def test_stored_events_get_the_runtime_content_key(database: tuple[str, st
         await writer.run(lambda c: insert_at_0013(c, events))
         await upgrade_database(engine)
         async with engine.connect() as connection:
-            keys = dict(
+            keys: dict[str, str] = dict(
                 (await connection.execute(text("SELECT message_id, content_key FROM events"))).all()
             )
         assert keys == {event.message_id: event.content_key for event in events}

@@ -288,8 +288,13 @@ async def test_an_expired_session_signs_nobody_in(database: tuple[str, str | Non
     async with pages(database) as http:
         token = new_token()
         async with http.app.state.context.sessions() as session:  # type: ignore[attr-defined]
+            officer = await UserRepository(session).get_by_username("officer")
             await WebSessionRepository(session).start(
-                token_hash(token), "officer", now=datetime.now(UTC) - timedelta(hours=9), ttl_s=3600
+                token_hash(token),
+                "officer",
+                account_epoch=officer.token_epoch,  # expired, not of another epoch
+                now=datetime.now(UTC) - timedelta(hours=9),
+                ttl_s=3600,
             )
             await session.commit()
         http.cookies.set(SESSION_COOKIE, token)

@@ -9,7 +9,13 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from gateway.auth.tokens import Principal, _signing_key, decode_token, issue_token
+from gateway.auth.tokens import (
+    Principal,
+    _signing_key,
+    decode_token,
+    issue_token,
+    new_epoch,
+)
 from gateway.domain import Role
 from gateway.errors import AuthError
 
@@ -114,7 +120,19 @@ def test_the_scope_claims_come_back() -> None:
     assert decode_token(SECRET, inspector, now=NOW).district == "东区"
 
 
-@pytest.mark.parametrize("claim", ["school", "station", "district"])
+def test_the_account_epoch_comes_back() -> None:
+    issued = issue_token(
+        SECRET, username="li", role=Role.POLICE, school_id=None, ttl_s=600, now=NOW, epoch="e1"
+    )
+    assert decode_token(SECRET, issued, now=NOW).epoch == "e1"
+    assert decode_token(SECRET, token(), now=NOW).epoch is None  # as from before the epochs
+
+
+def test_account_epochs_never_repeat() -> None:
+    assert len({new_epoch() for _ in range(1000)}) == 1000
+
+
+@pytest.mark.parametrize("claim", ["school", "station", "district", "epoch"])
 def test_a_malformed_scope_claim_is_refused(claim: str) -> None:
     claims = {"iss": "campus-gateway", "sub": "li", "role": "police", "exp": 2**40, claim: 7}
     forged = jwt.encode(claims, _signing_key(SECRET), algorithm="HS256")
