@@ -4,7 +4,9 @@ the schools' addresses and contacts."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
@@ -23,6 +25,7 @@ from gateway.api.deps import (
 )
 from gateway.auth.tokens import Principal
 from gateway.auth.web_sessions import SESSION_COOKIE
+from gateway.context import GatewayContext
 from gateway.domain import Role
 from gateway.storage.models import Alarm, Snapshot
 
@@ -31,6 +34,9 @@ router = APIRouter(tags=["live"])
 # The feed's topics (see the publishers: ingest, outbox, escalation, snapshots, actions).
 LIVE_TOPICS = frozenset({"alarm", "alarm_action", "escalation", "snapshot", "delivery"})
 KEEPALIVE_S = 15.0
+# How often an open feed checks that its account still may read it (revoked, disabled,
+# removed, changed): a stream lasts hours, and is ended within this long of a revocation.
+RECHECK_S = 15.0
 Reader = Annotated[Principal, Depends(require_roles(Role.GUARD, Role.POLICE, Role.INSPECTOR))]
 
 
@@ -88,6 +94,26 @@ async def get_snapshot(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class FeedAccess:
+    """Who opened the feed, and with what: checked again while the stream lasts."""
+
+    principal: Principal
+    session_token: str | None
+    access_token: str | None
+
+    async def still_allowed(self, context: GatewayContext) -> bool:
+        try:
+            async with context.sessions() as session:
+                if self.access_token is None and self.session_token is not None:
+                    await principal_for_session(context, session, self.session_token)
+                else:
+                    await principal_for_token(context, session, self.access_token)
+        except HTTPException:
+            return False
+        return True
+
+
 async def feed_reader(
     request: Request,
     context: Context,
@@ -99,7 +125,7 @@ async def feed_reader(
             "cannot send headers); the pages' session cookie does instead"
         ),
     ] = None,
-) -> Principal:
+) -> FeedAccess:
     """Checked before the stream starts: once it has, a refusal can no longer be sent. No
     token is a 401 like anywhere else (spec 5), not a 422 for a missing parameter."""
     session_token = request.cookies.get(SESSION_COOKIE)
@@ -115,20 +141,29 @@ async def feed_reader(
     if not principal.has_role(Role.POLICE):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="the live feed is for the police")
     await session.close()  # the stream may last hours: it must not hold a connection
-    return principal
+    return FeedAccess(principal, session_token, access_token)
 
 
 @router.get("/live", response_class=EventSourceResponse)
 async def live(
-    context: Context, principal: Annotated[Principal, Depends(feed_reader)]
+    context: Context, access: Annotated[FeedAccess, Depends(feed_reader)]
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-sent events for the police console: `alarm` (a new press or test),
     `alarm_action`, `escalation`, `snapshot`, `delivery`; a comment every 15 s keeps proxies
-    from closing the stream. Police and admin only."""
+    from closing the stream. Police and admin only. Every 15 s the feed checks that its
+    token or session is still good: once the account is revoked, disabled, removed or
+    changed, it sends `signed_out` and ends."""
+    principal = access.principal
     schools = visible_schools(principal, context.settings, None)
     async with context.bus.subscribe(maxsize=500) as subscription:
         yield ServerSentEvent(event="ready", data={"user": principal.username})
+        checked = time.monotonic()
         while True:
+            if time.monotonic() - checked >= RECHECK_S:
+                if not await access.still_allowed(context):
+                    yield ServerSentEvent(event="signed_out", data={"user": principal.username})
+                    return
+                checked = time.monotonic()
             try:
                 async with asyncio.timeout(KEEPALIVE_S):
                     notice = await subscription.get()

@@ -358,3 +358,38 @@ async def test_changing_an_unknown_account_fails_naming_it(
         assert refused.exit_code == 1, refused.output
         assert "error: no account 'officer2'" in refused.output
         assert (await me(http, headers)).status_code == 200  # nothing else was touched
+
+
+@pytest.mark.parametrize("credential", ["cookie", "token"])
+async def test_an_open_live_feed_ends_when_its_account_is_disabled(
+    database: tuple[str, str | None],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    credential: str,
+) -> None:
+    """A police console's stream lasts hours: it is checked again while it lasts, and ends
+    (`signed_out`) once its account is disabled, by cookie and by token alike."""
+    import gateway.api.live as live
+
+    monkeypatch.setattr(live, "RECHECK_S", 0.2)
+    monkeypatch.setattr(live, "KEEPALIVE_S", 0.2)
+    async with gateway(database) as http:
+        await make(http, "officer", Role.POLICE)
+        headers = await signed_in_both_ways(http, "officer")
+        if credential == "token":
+            http.cookies.clear()
+        params = {"access_token": headers["Authorization"][7:]} if credential == "token" else {}
+        async with http.stream("GET", "/api/v1/live", params=params) as feed:
+            assert feed.status_code == 200
+            lines = feed.aiter_lines()
+            seen: list[str] = []
+            async with asyncio.timeout(10):
+                while not any(line.startswith("event: ready") for line in seen):
+                    seen.append(await anext(lines))
+                # Still allowed: a recheck passes and the feed goes on.
+                await asyncio.sleep(0.5)
+                assert not any("signed_out" in line for line in seen)
+                result = await invoke(http, tmp_path, "user", "disable", "--username", "officer")
+                assert result.exit_code == 0, result.output
+                while not any(line.startswith("event: signed_out") for line in seen):
+                    seen.append(await anext(lines))

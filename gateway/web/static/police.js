@@ -190,6 +190,11 @@ function follow() {
     cue(); // nobody at the centre has it yet: the duty officer must hear it again
     load().catch(() => {});
   });
+  // The account was disabled, removed or changed while the feed was open: to sign-in.
+  feed.addEventListener("signed_out", () => {
+    feed.close();
+    toSignIn();
+  });
   for (const topic of ["alarm_action", "snapshot", "delivery"]) {
     feed.addEventListener(topic, () => load().catch(() => {}));
   }
