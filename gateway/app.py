@@ -8,14 +8,17 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 
 from gateway import __version__
 from gateway.api.health import router as health_router
 from gateway.api.routes import build_api_router
+from gateway.api.validation_errors import validation_error_answer
 from gateway.auth.login_limit import LoginLimiter
 from gateway.context import close_context, open_context
 from gateway.runtime import GatewayRuntime
+from gateway.security_headers import SecurityHeaders
 from gateway.settings import Settings
 from gateway.web.pages import STATIC, build_pages_router
 
@@ -61,6 +64,9 @@ def create_app(
     app.include_router(build_api_router())
     app.include_router(build_pages_router())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # A 422 that echoes a lone surrogate must still be sent (gateway/api/validation_errors.py).
+    app.add_exception_handler(RequestValidationError, validation_error_answer)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

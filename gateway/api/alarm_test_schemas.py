@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gateway.alarmtests.queries import ButtonTests
+from gateway.api.free_text import FreeText
 from gateway.api.request_model import RequestModel
 from gateway.compliance.alarm_tests import JudgedTest, TestResult
 from gateway.storage.models import TestNotice
@@ -24,7 +25,7 @@ class NoticeIn(RequestModel):
     window_minutes: int = Field(30, ge=5, le=240, description="How long the press is awaited")
     police_officer: str = Field(min_length=1, max_length=64, description="民警: who tests")
     bureau_staff: str = Field(min_length=1, max_length=64, description="教育部门: who tests")
-    note: str | None = Field(None, max_length=500)
+    note: FreeText | None = Field(None, max_length=500)
 
 
 class TestersIn(RequestModel):
@@ -32,7 +33,7 @@ class TestersIn(RequestModel):
 
     police_officer: str = Field(min_length=1, max_length=64)
     bureau_staff: str = Field(min_length=1, max_length=64)
-    note: str | None = Field(None, max_length=500)
+    note: FreeText | None = Field(None, max_length=500)
 
 
 class NoticeOut(BaseModel):

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, ConfigDict, Field
 
 from gateway.api.deps import Context, DbSession, require_roles, unprocessable, visible_schools
 from gateway.api.error_responses import CONFLICT, NOT_FOUND
+from gateway.api.free_text import FreeText
 from gateway.api.request_model import RequestModel
 from gateway.api.schemas import AlarmOut
 from gateway.auth.tokens import Principal
@@ -74,7 +75,7 @@ class AlarmActionIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     stage: AlarmStage = Field(description="acknowledged, dispatched, on_scene or closed")
-    note: str | None = Field(None, max_length=1000, description="e.g. the unit dispatched")
+    note: FreeText | None = Field(None, max_length=1000, description="e.g. the unit dispatched")
 
 
 @router.post(

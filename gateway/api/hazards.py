@@ -20,6 +20,7 @@ from gateway.api.deps import (
     visible_schools,
 )
 from gateway.api.error_responses import CONFLICT, NOT_FOUND
+from gateway.api.free_text import FreeText
 from gateway.api.request_model import RequestModel
 from gateway.auth.tokens import Principal
 from gateway.context import GatewayContext
@@ -39,7 +40,7 @@ class StepIn(RequestModel):
     stage: HazardStage = Field(
         description="The next stage: assessed, assigned, controlled, fed_back"
     )
-    note: str | None = Field(None, max_length=2000)
+    note: FreeText | None = Field(None, max_length=2000)
     assignee: str | None = Field(None, min_length=1, max_length=64, description="For assigned")
     deadline: AwareDatetime | None = Field(None, description="For assigned: fixed by when")
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from gateway.api.free_text import FreeText
 from gateway.api.request_model import RequestModel
 from gateway.compliance.patrols import RoundState, RoundStatus
 from gateway.patrol.queries import CheckpointDay
@@ -28,7 +29,9 @@ ClientId = Field(
 class ScanIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
-    tag: str = Field(min_length=1, max_length=512, description="The text of the QR code or NFC tag")
+    tag: FreeText = Field(
+        min_length=1, max_length=512, description="The text of the QR code or NFC tag"
+    )
     at: AwareDatetime | None = Field(None, description="When it was scanned (default: now)")
     id: str | None = ClientId
     guard: str | None = Field(
@@ -47,7 +50,7 @@ class UploadRecord(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     guard: str = Field(min_length=1, max_length=64)
-    tag: str = Field(min_length=1, max_length=512)
+    tag: FreeText = Field(min_length=1, max_length=512)
     at: AwareDatetime = Field(description="The scan time on the wand, with its offset")
     id: str | None = ClientId
 

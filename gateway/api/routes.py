@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from gateway.api import (
     alarm_tests,
@@ -19,11 +19,13 @@ from gateway.api import (
     reports,
 )
 from gateway.api.error_responses import SIGNED_IN
+from gateway.api.request_text import refuse_unsafe_text
 
 
 def build_api_router() -> APIRouter:
     """A new router each call: nothing is built at import time."""
-    api = APIRouter(prefix="/api/v1")
+    # Paths, queries and forms held to the rule of request bodies (gateway/api/request_text.py).
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(refuse_unsafe_text)])
     api.include_router(auth_routes.router)
     api.include_router(alarms.router, responses=SIGNED_IN)
     api.include_router(gates.router, responses=SIGNED_IN)

@@ -5,6 +5,10 @@ police monthly statistics form), 学校 (a row per school, every figure) and 4�
 school's indicators, grouped by district with the district's count of schools meeting each).
 Numbers are stored as numbers; a rate is the fraction cut to one decimal of a percent with a
 percent format (so it reads as in the CSV and the PDF); "—" is text where nothing applies.
+No cell is a formula: openpyxl stores text beginning with "=" as one, so every text cell is
+given the string type, and text a spreadsheet would run once edited (beginning with "=",
+"+", "-", "@", a tab or a CR: `gateway.reports.formulas`) is marked quote-prefixed, as
+Excel marks what is typed after a "'". It reads as given.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from gateway.reports.formulas import looks_like_formula
 from gateway.reports.labels import (
     AREA_NUMBER_COLUMNS,
     AUDIT_TITLE,
@@ -74,6 +79,8 @@ def render_xlsx(report: MonthlyReport) -> bytes:
     _write_summary(workbook.create_sheet(SUMMARY_SHEET), report)
     _write_schools(workbook.create_sheet(SCHOOLS_SHEET), report)
     _write_four_100(workbook.create_sheet(FOUR_100_SHEET), report)
+    for sheet in workbook.worksheets:
+        _no_formulas(sheet)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -231,6 +238,18 @@ def _write_table(
                 cell.alignment = _CENTERED
     sheet.print_title_rows = f"{header_row}:{header_row}"
     sheet.page_setup.orientation = "landscape"
+
+
+def _no_formulas(sheet: Worksheet) -> None:
+    """Every text cell as text (the renderers write no formula): openpyxl took a value
+    beginning with "=" for a formula when it was set."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if not isinstance(cell.value, str):
+                continue
+            cell.data_type = "s"
+            if looks_like_formula(cell.value):
+                cell.quotePrefix = True
 
 
 def _fit_widths(sheet: Worksheet, header_row: int) -> None:

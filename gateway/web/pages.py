@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from gateway.api.deps import account_scope
+from gateway.api.request_text import refuse_unsafe_text
 from gateway.domain import Role
 from gateway.settings import Settings
 from gateway.web.account import SignedIn, build_account_router, signed_in, texts_for, to_sign_in
@@ -58,7 +59,8 @@ def scope_line(reader: SignedIn, settings: Settings, t: dict[str, str]) -> str:
 
 def build_pages_router() -> APIRouter:
     templates = Jinja2Templates(directory=HERE / "templates")
-    router = APIRouter(include_in_schema=False)
+    # The sign-in form and the pages' queries, held to the API's rule (gateway/api/request_text.py).
+    router = APIRouter(include_in_schema=False, dependencies=[Depends(refuse_unsafe_text)])
     router.include_router(build_account_router(templates))
 
     def render(

@@ -218,3 +218,32 @@ def test_percent_text(done: int, required: int, text: str) -> None:
 )
 def test_threshold_text(threshold: float, text: str) -> None:
     assert threshold_text(threshold) == text
+
+
+# Formula injection (issue 17): names a spreadsheet would run, from the site's configuration.
+FORMULAS = [
+    "=1+2",
+    '=HYPERLINK("http://evil.example","点我")',
+    "+1",
+    "-2+3",
+    "@SUM(A1)",
+    "\tx",
+    "\rx",
+]
+
+
+@pytest.mark.parametrize("name", FORMULAS)
+def test_text_a_spreadsheet_would_run_gets_a_leading_quote(name: str) -> None:
+    odd = replace(YUCAI, school_id=name, school_name=name, district=name)
+    rows = read(render_csv(report_of([odd])))
+    [school] = [row for row in rows if row["层级"] == "学校"]
+    assert school["学校编号"] == school["学校名称"] == school["区县"] == f"'{name}"
+    [district] = [row for row in rows if row["层级"] == "区县"]
+    assert district["区县"] == f"'{name}"
+
+
+def test_other_text_and_negative_numbers_are_written_as_they_are() -> None:
+    odd = replace(YUCAI, school_name="育才-小学 a=b", unstaffed_minutes=-5.0)
+    school = by_school(read(render_csv(report_of([odd]))))["s-yucai"]
+    assert school["学校名称"] == "育才-小学 a=b"
+    assert school["校门无人值守（分钟）"] == "-5.0"  # a number: no quote before it

@@ -4,6 +4,8 @@ their percent format, the title block and the 4个100% sheet."""
 from __future__ import annotations
 
 import io
+import zipfile
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -11,7 +13,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from gateway.reports.render_xlsx import render_xlsx
-from tests.unit.reports.samples import AUDIT_HEAD, empty_report, sample_report
+from tests.unit.reports.samples import AUDIT_HEAD, YUCAI, empty_report, report_of, sample_report
 
 NA = "—"
 
@@ -233,3 +235,47 @@ def test_the_empty_report() -> None:
     four = table(sheet(book, "4个100%"), "区县")
     assert [(r["区县"].value, r["学校名称"].value) for r in four] == [("全市", "合计（0所）")]
     assert four[0]["封闭化管理"].value == NA
+
+
+# Formula injection (issue 17): names a spreadsheet would run, from the site's configuration.
+FORMULAS = [
+    "=1+2",
+    '=HYPERLINK("http://evil.example","点我")',
+    "+1",
+    "-2+3",
+    "@SUM(A1)",
+    "\tx",
+    "\rx",
+]
+
+
+@pytest.mark.parametrize("name", FORMULAS)
+def test_no_cell_is_a_formula_and_the_text_reads_as_given(name: str) -> None:
+    odd = replace(YUCAI, school_id=name, school_name=name, district=name)
+    data = render_xlsx(report_of([odd]))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for part in archive.namelist():
+            if part.startswith("xl/worksheets/"):
+                assert b"<f>" not in archive.read(part), f"a formula in {part}"
+    shown = name.replace("\r", "\n")  # XML reads a bare CR back as a line feed
+    found = [
+        cell
+        for ws in workbook(data).worksheets
+        for row in ws.iter_rows()
+        for cell in row
+        if cell.value == shown
+    ]
+    assert len(found) >= 5  # the id, name and district of the school, the district's rows
+    for cell in found:
+        assert cell.data_type == "s", cell.coordinate
+        assert cell.quotePrefix, f"{cell.coordinate}: Excel would run it once edited"
+
+
+def test_negative_numbers_stay_numbers_and_other_text_is_plain() -> None:
+    odd = replace(YUCAI, school_name="育才-小学 a=b", unstaffed_minutes=-5.0)
+    ws = sheet(workbook(render_xlsx(report_of([odd]))), "学校")
+    [row] = table(ws, "区县")
+    assert row["学校名称"].value == "育才-小学 a=b"
+    assert not row["学校名称"].quotePrefix
+    minutes = row["校门无人值守（分钟）"]
+    assert (minutes.value, minutes.data_type) == (-5.0, "n")
