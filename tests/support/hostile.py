@@ -151,3 +151,56 @@ def draw_batches(examples: int, seed_value: int) -> list[list[Message]]:
 
     collect()
     return batches
+
+
+# An HTTP request: (method, path with its parameters filled in, JSON body text).
+Request = tuple[str, str, str]
+
+
+def draw_requests(
+    examples: int,
+    seed_value: int,
+    writes: list[tuple[str, str]],
+    well_formed: Any,
+) -> list[list[Request]]:
+    """`examples` batches of hostile JSON requests to the API's write routes: a hostile tree,
+    or the route's own body shape (`well_formed(route, text)`) with hostile text in every
+    string, or that shape with one member replaced by a hostile tree; hostile text in the
+    path parameters too."""
+    from urllib.parse import quote
+
+    batches: list[list[Request]] = []
+    route = st.sampled_from(writes)
+    url_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=20)
+
+    @st.composite
+    def request(draw: st.DrawFn) -> Request:
+        template = draw(route)
+        method, path = template
+        while "{" in path:
+            start, end = path.index("{"), path.index("}")
+            filler = draw(st.one_of(st.just("x"), url_text)) or "x"
+            path = path[:start] + quote(filler, safe="") + path[end + 1 :]
+        shape = draw(st.integers(0, 2))
+        if shape == 0:
+            body: Any = draw(value)
+        else:
+            body = well_formed(template, draw(hostile_text))
+            if shape == 2 and isinstance(body, dict) and body:
+                body[draw(st.sampled_from(sorted(body)))] = draw(value)
+        return method, path, json.dumps(body)
+
+    @seed(seed_value)
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.generate],
+    )
+    @given(st.lists(request(), min_size=1, max_size=4))
+    def collect(batch: list[Request]) -> None:
+        batches.append(batch)
+
+    collect()
+    return batches
