@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from drivers.mqtt.subscriber import InboundMessage
 from gateway.context import GatewayContext
 from gateway.domain import ACTIONABLE_KINDS, SIGNAL_EVENTS, DeviceEvent, DeviceKind
-from gateway.errors import PayloadRejected
+from gateway.errors import PayloadRejected, StorageError
 from gateway.ingest.decode import SiteDirectory, StatusChange, decode_message
 from gateway.ingest.rejections import RejectionLog
 from gateway.linkage.outbox import PendingDelivery, PoliceOutbox, pending_delivery
@@ -54,8 +54,8 @@ UNKNOWN_FAILURE_TRIES = 3
 PROBE_TIMEOUT_S = 5.0
 
 
-class ContentRefused(Exception):
-    """Internal: the database refused what this batch holds (not a passing fault)."""
+class ContentRefused(StorageError):
+    """The database refused what this batch holds (not a passing fault)."""
 
     def __init__(self, cause: BaseException) -> None:
         self.cause = cause
