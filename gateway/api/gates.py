@@ -22,9 +22,11 @@ from gateway.api.error_responses import NOT_FOUND
 from gateway.api.staffing_schemas import CheckIn, CheckInOut, GateStateOut
 from gateway.auth.tokens import Principal
 from gateway.context import GatewayContext
-from gateway.domain import Role
+from gateway.domain import EventKind, Role
 from gateway.errors import NotFound, PayloadRejected
-from gateway.staffing.checkin import check_event, record_check
+from gateway.staffing.checkin import MAX_AGE as CHECK_MAX_AGE
+from gateway.staffing.checkin import check_event, check_message_id, record_check
+from gateway.staffing.queries import first_report_time
 from gateway.staffing.watch import GateWatch
 
 if TYPE_CHECKING:  # the runtime (and its drivers) is only there when the app runs one
@@ -95,6 +97,19 @@ async def _check(
             detail=f"{describe_scope(principal)} may not check in at school {school_id!r}",
         )
     body = body or CheckIn()
+    at = body.at
+    if at is None and body.id is not None:
+        # A retry without `at` (the phone did not get the answer) is the same check-in.
+        kind = EventKind.GUARD_ON if staffed else EventKind.GUARD_OFF
+        async with context.sessions() as session:
+            at = await first_report_time(
+                session,
+                school_id=school_id,
+                gate_id=gate_id,
+                message_id=check_message_id(principal.username, body.id),
+                kind=kind,
+                since=datetime.now(UTC) - CHECK_MAX_AGE,
+            )
     try:
         event = check_event(
             context,
@@ -103,7 +118,7 @@ async def _check(
             staffed=staffed,
             guard_id=principal.username,
             client_id=body.id,
-            at=body.at,
+            at=at,
             now=datetime.now(UTC),
         )
     except NotFound as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from gateway.api.free_text import marks_free_text
@@ -19,7 +19,11 @@ class RequestModel(BaseModel):
     (PostgreSQL cannot store it), a control character (no id or name has a use for one).
     Every string is checked, in lists, tuples and mappings too (a nested `RequestModel`
     checks its own); a field typed `FreeText` (`gateway.api.free_text`) also allows tab,
-    line feed and CR. Checked here once rather than by each route."""
+    line feed and CR. Checked here once rather than by each route. NaN and infinities
+    (Python's JSON reader takes `NaN` and `Infinity`, JSON has neither) are no number."""
+
+    # Merged into each subclass's own model_config.
+    model_config = ConfigDict(allow_inf_nan=False)
 
     # The fields typed FreeText, found once per model class.
     _free_text_fields: ClassVar[frozenset[str]] = frozenset()

@@ -23,6 +23,11 @@ class CheckResult:
     stored: bool  # False: the same client id was already on record
 
 
+def check_message_id(guard_id: str, client_id: str | None) -> str:
+    """The stored id of a check: the guard's and the client's, so guards never collide."""
+    return f"api-{guard_id}-{client_id or uuid.uuid4().hex}"[:128]
+
+
 def check_event(
     context: GatewayContext,
     *,
@@ -43,12 +48,12 @@ def check_event(
         raise PayloadRejected("bad_timestamp", f"at is {occurred - now} in the future")
     if now - occurred > MAX_AGE:
         raise PayloadRejected("bad_timestamp", f"at is older than {MAX_AGE.days} days")
-    message_id = f"api-{guard_id}-{client_id or uuid.uuid4().hex}"
+    message_id = check_message_id(guard_id, client_id)
     kind = EventKind.GUARD_ON if staffed else EventKind.GUARD_OFF
     return DeviceEvent(
         device=DeviceRef(school_id, DeviceKind.GATE, gate_id),
         kind=kind,
-        message_id=message_id[:128],
+        message_id=message_id,
         occurred_at=occurred,
         received_at=now,
         transport=Transport.API,

@@ -114,3 +114,25 @@ async def reports_for_window(
         if row.transport in SOURCES:
             result.setdefault((row.school_id, row.device_id), []).append(report_of(row))
     return result
+
+
+async def first_report_time(
+    session: AsyncSession,
+    *,
+    school_id: str,
+    gate_id: str,
+    message_id: str,
+    kind: EventKind,
+    since: datetime,
+) -> datetime | None:
+    """When the report a client sent under this id was stored, if it was: a retry that does
+    not say `at` means the first attempt's time, not the moment the retry arrived."""
+    c = EVENTS.c
+    statement = (
+        select(func.min(c.occurred_at))
+        .where(c.school_id == school_id, c.device_kind == DeviceKind.GATE.value)
+        .where(c.device_id == gate_id, c.message_id == message_id, c.kind == kind.value)
+        .where(c.occurred_at >= since)
+    )
+    found: datetime | None = await session.scalar(statement)
+    return found

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime
@@ -58,12 +59,13 @@ def _resolve(schema: Mapping[str, Any]) -> Mapping[str, Any]:
     return schema
 
 
-def filled(schema: Mapping[str, Any], bad: str) -> Any:
-    """A value of `schema` whose every plain string is `bad`, the rest well formed."""
+def filled(schema: Mapping[str, Any], bad: str, number: float | None = None) -> Any:
+    """A value of `schema` whose every plain string is `bad` (and every number `number`,
+    if given), the rest well formed."""
     schema = _resolve(schema)
     if "anyOf" in schema:
         options = [s for s in schema["anyOf"] if _resolve(s).get("type") != "null"]
-        return filled(options[0], bad)
+        return filled(options[0], bad, number)
     if "enum" in schema:
         return schema["enum"][0]
     if "const" in schema:
@@ -71,9 +73,11 @@ def filled(schema: Mapping[str, Any], bad: str) -> Any:
     kind = schema.get("type")
     if kind == "object":
         properties = schema.get("properties", {})
-        return {name: filled(sub, bad) for name, sub in properties.items()}
+        return {name: filled(sub, bad, number) for name, sub in properties.items()}
     if kind == "array":
-        return [filled(schema.get("items", {}), bad)]
+        return [filled(schema.get("items", {}), bad, number)]
+    if kind in ("integer", "number") and number is not None:
+        return number
     if kind in ("integer", "number"):
         return schema.get("minimum", schema.get("exclusiveMinimum", 0) + 1)
     if kind == "boolean":
@@ -230,6 +234,43 @@ async def test_every_write_refuses_unsafe_text_with_a_422(gateway: Gateway, bad:
         problem = _readable_422(status, body)
         if problem is not None:
             problems.append(f"{what}: {problem}: {body[:200]}")
+    assert not problems, "\n".join(problems)
+
+
+NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize("number", list(NON_FINITE.values()), ids=list(NON_FINITE))
+async def test_every_write_refuses_a_number_json_does_not_have(
+    gateway: Gateway, number: float
+) -> None:
+    """Python's JSON reader takes `NaN` and `Infinity`; echoed in FastAPI's 422 they made it
+    a 500 (found by the hostile-input suite), and a number field took them."""
+    problems = []
+    seen = 0
+    for route in WRITES:
+        operation = OPERATIONS[route]
+        content = operation.get("requestBody", {}).get("content", {})
+        if "application/json" not in content:
+            continue
+        schema = content["application/json"].get("schema", {})
+        bodies = {"a stray field": {"x": number}, "every number": filled(schema, "", number)}
+        for what, body in bodies.items():
+            if json.dumps(number) not in json.dumps(body):
+                continue  # this body has no number field
+            seen += 1
+            arguments = {
+                "method": route[0],
+                "url": _path(route, operation),
+                "content": json.dumps(body),  # NaN, Infinity: as Python writes them
+                "headers": {"Content-Type": "application/json"},
+            }
+            status, answer = await _send(gateway, arguments)
+            problem = _readable_422(status, answer)
+            if problem is not None:
+                problems.append(f"{route_id(route)} ({what}): {problem}: {answer[:200]}")
+    assert seen >= 10
     assert not problems, "\n".join(problems)
 
 

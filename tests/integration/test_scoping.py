@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.api.live import live
+from gateway.api.live import FeedAccess, live
 from gateway.auth.tokens import Principal
 from gateway.domain import Role
 from gateway.storage.users import UserRepository
@@ -171,7 +171,8 @@ async def test_a_token_is_refused_once_the_account_scope_changed(site: ScopedSit
 async def _feed(site: ScopedSite, username: str) -> set[str]:
     """The schools of the notices the live feed sends the account, of one notice of each
     kind per school, and of one that names no school (only unscoped feeds get it)."""
-    me = (await site.client.get("/api/v1/auth/me", headers=await site.headers(username))).json()
+    headers = await site.headers(username)
+    me = (await site.client.get("/api/v1/auth/me", headers=headers)).json()
     principal = Principal(
         username=username,
         role=Role(me["role"]),
@@ -180,7 +181,8 @@ async def _feed(site: ScopedSite, username: str) -> set[str]:
         station=me["station"],
         district=me["district"],
     )
-    stream = live(site.context, principal)
+    token = headers["Authorization"].removeprefix("Bearer ")
+    stream = live(site.context, FeedAccess(principal, session_token=None, access_token=token))
     ready = await anext(stream)
     assert ready.event == "ready"
     bus = site.context.bus
